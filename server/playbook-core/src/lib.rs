@@ -1,7 +1,14 @@
 //! The pure core of the playbook tools: no async runtime, no global state, no I/O beyond what
 //! the caller hands in. Text goes in, a model and findings with byte ranges come out.
 
+pub mod analysis;
+pub mod case;
 pub mod condition;
 pub mod finding;
+pub mod playbook;
 pub mod span;
+pub mod state;
+pub mod suggest;
+pub mod types;
+pub mod validation;
 pub mod yaml;

@@ -1,0 +1,225 @@
+//! `playbook check`: find the documents, run the core on them, print the findings.
+
+use crate::render::{self, Located, LocatedRelated, Sources};
+use crate::workspace::{FsProbe, current_phase, read_text, workspace_root};
+use playbook_core::analysis::{self, BUILTIN_HANDLERS, CaseContext};
+use playbook_core::case::Case;
+use playbook_core::finding::{self, DocRef, Finding, Severity};
+use playbook_core::playbook::{self, Playbook};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+use std::rc::Rc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Playbook,
+    Case,
+}
+
+struct Loaded {
+    display: String,
+    text: String,
+    playbook: Playbook,
+}
+
+pub fn run(paths: &[PathBuf], format: render::Format, color: bool, deny_warnings: bool) -> ExitCode {
+    let default = [PathBuf::from(".")];
+    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let mut problems = Vec::new();
+    let inputs = collect(paths, &mut problems);
+    let mut checker = Checker { sources: Sources::new(), findings: Vec::new(), playbooks: HashMap::new(), problems };
+    for (path, kind) in &inputs {
+        match kind {
+            Kind::Playbook => checker.playbook(path),
+            Kind::Case => checker.case(path),
+        }
+    }
+    let Checker { sources, mut findings, problems, .. } = checker;
+    findings.sort_by(|a, b| (&a.file, a.line, a.column, a.rule).cmp(&(&b.file, b.line, b.column, b.rule)));
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = render::render(format, &findings, &sources, inputs.len(), color, &mut stdout) {
+        eprintln!("error: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    let errors = findings.iter().any(|f| f.severity == Severity::Error);
+    let warnings = findings.iter().any(|f| f.severity == Severity::Warning);
+    if !problems.is_empty() {
+        ExitCode::from(2)
+    } else if errors || (deny_warnings && warnings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+struct Checker {
+    sources: Sources,
+    findings: Vec<Located>,
+    /// Parsed playbooks by canonical path: many cases share one.
+    playbooks: HashMap<PathBuf, Result<Rc<Loaded>, String>>,
+    /// Documents that could not be checked at all (unreadable, not UTF-8, too large).
+    problems: Vec<String>,
+}
+
+impl Checker {
+    fn load_playbook(&mut self, path: &Path) -> Result<Rc<Loaded>, String> {
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.playbooks
+            .entry(key)
+            .or_insert_with(|| {
+                let text = read_text(path)?;
+                let playbook = playbook::parse(&text);
+                Ok(Rc::new(Loaded { display: display_path(path), text, playbook }))
+            })
+            .clone()
+    }
+
+    fn playbook(&mut self, path: &Path) {
+        let loaded = match self.load_playbook(path) {
+            Ok(l) => l,
+            Err(e) => return self.problems.push(e),
+        };
+        let mut found = analysis::lint_playbook(&loaded.playbook, &BUILTIN_HANDLERS);
+        finding::sort(&mut found);
+        self.sources.insert(loaded.display.clone(), loaded.text.clone());
+        for f in found {
+            self.findings.push(locate(&f, (&loaded.display, &loaded.text), (&loaded.display, &loaded.text)));
+        }
+    }
+
+    fn case(&mut self, path: &Path) {
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(e) => return self.problems.push(e),
+        };
+        let display = display_path(path);
+        self.sources.insert(display.clone(), text.clone());
+        let case = Case::parse(&text);
+        let case_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let mut found = analysis::structural(&case);
+        let mut playbook_doc = None;
+        if case.syntax_error.is_none() {
+            let target = case.playbook.as_ref().filter(|r| !r.path.is_empty()).map(|r| case_dir.join(&r.path));
+            match target.as_deref().map(|p| self.load_playbook(p)) {
+                Some(Ok(loaded)) if !loaded.playbook.phases.is_empty() => {
+                    let mut warn = |m: String| eprintln!("warning: {m}");
+                    let phase = current_phase(&case_dir, &mut warn);
+                    let probe = FsProbe { root: workspace_root(&case_dir), case_dir: case_dir.clone() };
+                    let ctx = CaseContext { current_phase: phase, files: &probe };
+                    found = analysis::check_case(&case, &text, &loaded.playbook, &ctx);
+                    self.sources.insert(loaded.display.clone(), loaded.text.clone());
+                    playbook_doc = Some(loaded);
+                }
+                Some(Ok(_)) => found.push(analysis::playbook_not_found(&case, "it has no `## Phase <n>: <Name>` headings, so it is not a playbook")),
+                Some(Err(e)) => found.push(analysis::playbook_not_found(&case, &e)),
+                None => found.push(analysis::playbook_not_found(&case, "no path given")),
+            }
+        }
+        finding::sort(&mut found);
+        let playbook_side = playbook_doc.as_ref().map(|l| (l.display.as_str(), l.text.as_str())).unwrap_or((display.as_str(), text.as_str()));
+        for f in found {
+            self.findings.push(locate(&f, (&display, &text), playbook_side));
+        }
+    }
+}
+
+/// Place a core finding in real files: `case` and `playbook` are (display path, text).
+fn locate(f: &Finding, case: (&str, &str), playbook: (&str, &str)) -> Located {
+    let pick = |doc: DocRef| if doc == DocRef::Case { case } else { playbook };
+    let (file, text) = pick(f.doc);
+    let mut located = Located::at(f.rule.id(), f.severity, file, text, f.span.clone(), f.message.clone());
+    located.notes = f.notes.clone();
+    located.item = f.item.clone();
+    for r in &f.related {
+        let (file, text) = pick(r.doc);
+        located.related.push(LocatedRelated::at(file, text, r.span.clone(), r.message.clone()));
+    }
+    located
+}
+
+/// Expand the command-line paths into documents to check, in a stable order.
+fn collect(paths: &[PathBuf], problems: &mut Vec<String>) -> Vec<(PathBuf, Kind)> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let walker = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
+                let name = e.file_name().to_string_lossy();
+                e.depth() == 0 || !(name.starts_with('.') || name == "node_modules" || name == "target")
+            });
+            for entry in walker {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => {
+                        if let Some(kind) = sniff(e.path()) {
+                            out.push((e.path().to_path_buf(), kind));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => problems.push(format!("cannot walk {}: {e}", path.display())),
+                }
+            }
+        } else if path.exists() {
+            match explicit_kind(path) {
+                Some(kind) => out.push((path.clone(), kind)),
+                None => problems.push(format!("{} is neither a playbook (.md) nor a working case (.yaml)", path.display())),
+            }
+        } else {
+            problems.push(format!("{}: no such file or directory", path.display()));
+        }
+    }
+    out
+}
+
+fn extension(path: &Path) -> String {
+    path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default()
+}
+
+fn explicit_kind(path: &Path) -> Option<Kind> {
+    match extension(path).as_str() {
+        "md" | "markdown" => Some(Kind::Playbook),
+        "yaml" | "yml" => Some(Kind::Case),
+        _ => sniff_content(path),
+    }
+}
+
+/// In a directory, only documents that look like ours are checked: Markdown with a
+/// `## Phase <n>` heading, YAML with a top-level `playbook:` key.
+fn sniff(path: &Path) -> Option<Kind> {
+    match extension(path).as_str() {
+        "md" | "markdown" | "yaml" | "yml" => sniff_content(path),
+        _ => None,
+    }
+}
+
+fn sniff_content(path: &Path) -> Option<Kind> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 20)]);
+    let lines = || text.lines().map(|l| l.trim_start_matches('\u{feff}'));
+    if lines().any(|l| l.starts_with("playbook:")) {
+        Some(Kind::Case)
+    } else if lines().any(|l| l.trim_start().strip_prefix("## ").is_some_and(|h| h.trim_start().to_lowercase().starts_with("phase "))) {
+        Some(Kind::Playbook)
+    } else {
+        None
+    }
+}
+
+/// A path as people want to read it: relative stays relative, `a/b/../c` becomes `a/c`.
+fn display_path(path: &Path) -> String {
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined: PathBuf = parts.iter().collect();
+    let s = joined.to_string_lossy().replace('\\', "/");
+    if s.is_empty() { ".".into() } else { s }
+}
