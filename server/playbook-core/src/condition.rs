@@ -153,9 +153,7 @@ impl Term {
             Term::Ne { value, .. } => !equals(node, &value.text),
             Term::In { values, .. } => match &node.kind {
                 NodeKind::Scalar(s) => values.iter().any(|v| scalar_eq(&s.value, &v.text)).into(),
-                NodeKind::Seq(items) => {
-                    items.iter().any(|n| values.iter().any(|v| element_eq(n, &v.text))).into()
-                }
+                NodeKind::Seq(items) => items.iter().any(|n| values.iter().any(|v| element_eq(n, &v.text))).into(),
                 NodeKind::Map(_) => Truth::False,
                 NodeKind::Alias => Truth::Unknown,
             },
@@ -236,9 +234,7 @@ fn is_pending_tag(node: &Node) -> bool {
 /// through as values; unresolved aliases cannot be compared either.
 fn value_of<'a>(answers: &'a dyn Answers, item: &Ref) -> Option<&'a Node> {
     match answers.answer(&item.id) {
-        Answer::Value(node) if !node.is_null() && !is_pending_tag(node) && !matches!(node.kind, NodeKind::Alias) => {
-            Some(node)
-        }
+        Answer::Value(node) if !node.is_null() && !is_pending_tag(node) && !matches!(node.kind, NodeKind::Alias) => Some(node),
         _ => None,
     }
 }
@@ -289,14 +285,12 @@ fn is_word_char(c: char) -> bool {
 
 fn is_id(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `s` starts with keyword `kw` (ASCII, any case) as a whole word.
 fn starts_with_keyword(s: &str, kw: &str) -> bool {
-    s.get(..kw.len()).is_some_and(|w| w.eq_ignore_ascii_case(kw))
-        && s[kw.len()..].chars().next().is_none_or(|c| !is_word_char(c))
+    s.get(..kw.len()).is_some_and(|w| w.eq_ignore_ascii_case(kw)) && s[kw.len()..].chars().next().is_none_or(|c| !is_word_char(c))
 }
 
 /// Length of the bare value at the start of `s`, trailing whitespace excluded. It runs up to
@@ -318,9 +312,7 @@ fn scan_bare(s: &str, list: bool) -> usize {
             }
             ',' | ']' => list,
             '\\' => list && next.starts_with(']'),
-            c if c.is_whitespace() => {
-                !list && (starts_with_keyword(next, "or") || starts_with_keyword(next, "and"))
-            }
+            c if c.is_whitespace() => !list && (starts_with_keyword(next, "or") || starts_with_keyword(next, "and")),
             _ => false,
         };
         if ends {
@@ -417,10 +409,7 @@ impl<'s> Parser<'s> {
                 return Err(err("unmatched `)`", self.pos..self.pos + 1));
             }
             let token = self.token();
-            let message = format!(
-                "unexpected `{}`: expected `AND`, `OR` or the end of the condition",
-                self.text(&token)
-            );
+            let message = format!("unexpected `{}`: expected `AND`, `OR` or the end of the condition", self.text(&token));
             return Err(err(message, token));
         }
         Ok(expr)
@@ -619,9 +608,7 @@ impl<'s> Parser<'s> {
             if len == 0 {
                 return Err(match self.peek() {
                     None => err("expected an item id", self.end..self.end),
-                    Some(c) => {
-                        err(format!("expected an item id, found `{c}`"), self.pos..self.pos + c.len_utf8())
-                    }
+                    Some(c) => err(format!("expected an item id, found `{c}`"), self.pos..self.pos + c.len_utf8()),
                 });
             }
             self.pos += len;
@@ -629,8 +616,7 @@ impl<'s> Parser<'s> {
         };
         let id = self.text(&span);
         if !is_id(id) {
-            let message =
-                format!("`{id}` is not an item id (letters, digits and `_`, not starting with a digit)");
+            let message = format!("`{id}` is not an item id (letters, digits and `_`, not starting with a digit)");
             return Err(err(message, span));
         }
         let phase = self.parse_phase()?;
@@ -784,11 +770,7 @@ impl fmt::Display for Term {
             Term::Empty(item) => write!(f, "{item} is empty"),
             Term::AnyHas { word, item, value } => {
                 let keyword = ["is", "in"].iter().any(|k| word.eq_ignore_ascii_case(k));
-                if keyword {
-                    write!(f, "any `{word}` has {item} = {value}")
-                } else {
-                    write!(f, "any {word} has {item} = {value}")
-                }
+                if keyword { write!(f, "any `{word}` has {item} = {value}") } else { write!(f, "any {word} has {item} = {value}") }
             }
         }
     }
@@ -830,14 +812,20 @@ fn parens_balanced(text: &str) -> bool {
     depth == 0
 }
 
+/// Whether `text` written without quotes parses back as exactly `text` (`list`: as a list element).
+fn reads_back_bare(text: &str, list: bool) -> bool {
+    let quoted_or_padded = text.starts_with(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\''));
+    // A final `.` would be dropped at the end of a condition; in a list, `\]` closes the list.
+    let eaten_ending = text.ends_with('.') || (list && text.ends_with('\\'));
+    if text.is_empty() || quoted_or_padded || eaten_ending || !parens_balanced(text) {
+        return false;
+    }
+    scan_bare(text, list) == text.len()
+}
+
 /// Bare when the text would read back as itself, otherwise in the first quote it does not hold.
 fn write_literal(f: &mut fmt::Formatter<'_>, text: &str, list: bool) -> fmt::Result {
-    let bare = !text.starts_with(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\''))
-        && !text.ends_with('.')
-        && !text.is_empty()
-        && parens_balanced(text)
-        && scan_bare(text, list) == text.len();
-    if !bare {
+    if !reads_back_bare(text, list) {
         for quote in ['`', '"', '\''] {
             if !text.contains(quote) {
                 return write!(f, "{quote}{text}{quote}");
@@ -904,9 +892,7 @@ mod tests {
                 Term::In { item, values } => Term::In { item: r(item), values: values.iter().map(l).collect() },
                 Term::NonEmpty(item) => Term::NonEmpty(r(item)),
                 Term::Empty(item) => Term::Empty(r(item)),
-                Term::AnyHas { word, item, value } => {
-                    Term::AnyHas { word: word.clone(), item: r(item), value: l(value) }
-                }
+                Term::AnyHas { word, item, value } => Term::AnyHas { word: word.clone(), item: r(item), value: l(value) },
             }),
         }
     }
@@ -920,8 +906,7 @@ mod tests {
 
     // ---- The real playbook ------------------------------------------------------------------
 
-    const PLAYBOOK: &str =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/openg2p/use-case-implementation.md");
+    const PLAYBOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/openg2p/use-case-implementation.md");
 
     /// Every form in the playbook, with answers making it True, False and Unknown.
     const TABLE: &[(&str, &str, &str, &str)] = &[
@@ -1006,10 +991,7 @@ mod tests {
     /// The distinct `Required: conditional:` and `_(when …)_` expressions of the playbook.
     fn playbook_forms(text: &str) -> (BTreeSet<&str>, BTreeSet<&str>) {
         const REQUIRED: &str = "**Required:** conditional: ";
-        let required = text
-            .lines()
-            .filter_map(|line| line.find(REQUIRED).map(|i| line[i + REQUIRED.len()..].trim()))
-            .collect();
+        let required = text.lines().filter_map(|line| line.find(REQUIRED).map(|i| line[i + REQUIRED.len()..].trim())).collect();
         let mut when = BTreeSet::new();
         let mut rest = text;
         while let Some(i) = rest.find("_(when ") {
@@ -1154,7 +1136,8 @@ mod tests {
         assert_eq!(eval(src, "existing_data: Brownfield"), Truth::False);
         assert_eq!(eval(src, "{}"), Truth::Unknown);
         assert_eq!(eval(src, "existing_data: !deferred \"x\""), Truth::Unknown);
-        assert_eq!(eval("flag != no", "flag: true"), Truth::False);
+        assert_eq!(eval("flag != no", "flag: true"), Truth::True);
+        assert_eq!(eval("flag != no", "flag: False"), Truth::False);
         assert_eq!(eval("langs != Swahili", "langs: [English, Swahili]"), Truth::False);
         assert_eq!(eval("langs != French", "langs: [English, Swahili]"), Truth::True);
     }
@@ -1326,11 +1309,74 @@ mod tests {
     fn condition_like() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         let token = prop::sample::select(vec![
-            "x", "has_scores", " ", "  ", "`", "\"", "'", "(", ")", "Phase", "1", "=", "!=", "==", "in", "[", "]",
-            "\\[", ",", " OR ", " and ", "is", "empty", "non-empty", "not", "any", "has", "Register", "ሰ", ".", "\t",
-            "yes", "LAND PARCEL",
+            "x",
+            "has_scores",
+            " ",
+            "  ",
+            "`",
+            "\"",
+            "'",
+            "(",
+            ")",
+            "Phase",
+            "1",
+            "=",
+            "!=",
+            "==",
+            "in",
+            "[",
+            "]",
+            "\\[",
+            ",",
+            " OR ",
+            " and ",
+            "is",
+            "empty",
+            "non-empty",
+            "not",
+            "any",
+            "has",
+            "Register",
+            "ሰ",
+            ".",
+            "\t",
+            "yes",
+            "LAND PARCEL",
         ]);
         prop::collection::vec(token, 0..24).prop_map(|tokens| tokens.concat())
+    }
+
+    /// Conditions built from the grammar, with awkward values, so that most of them parse and
+    /// the printer is exercised on what the parser accepts.
+    fn structured() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let item = ("[a-zA-Z_][a-zA-Z0-9_]{0,5}", any::<bool>(), prop::option::of(0u32..5)).prop_map(|(id, tick, phase)| {
+            let id = if tick { format!("`{id}`") } else { id };
+            match phase {
+                Some(n) => format!("{id} (Phase {n})"),
+                None => id,
+            }
+        });
+        let value = prop_oneof![
+            "[A-Za-z0-9 ()_.,ሰ'\\\\\\]-]{1,10}",
+            "[^`]{0,6}".prop_map(|s| format!("`{s}`")),
+            "[^\"]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        ];
+        let term = prop_oneof![
+            (item.clone(), value.clone()).prop_map(|(r, v)| format!("{r} = {v}")),
+            (item.clone(), value.clone()).prop_map(|(r, v)| format!("{r} != {v}")),
+            (item.clone(), prop::collection::vec(value.clone(), 1..4)).prop_map(|(r, v)| format!("{r} in [{}]", v.join(", "))),
+            item.clone().prop_map(|r| format!("{r} is empty")),
+            item.clone().prop_map(|r| format!("{r} is non-empty")),
+            ("[A-Z][a-z]{0,5}", item, value).prop_map(|(w, r, v)| format!("any {w} has {r} = {v}")),
+        ];
+        term.prop_recursive(4, 16, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), prop::sample::select(vec![" OR ", " AND ", " or ", "\tand "]), inner.clone())
+                    .prop_map(|(a, kw, b)| format!("{a}{kw}{b}")),
+                inner.prop_map(|e| format!("({e})")),
+            ]
+        })
     }
 
     proptest::proptest! {
@@ -1338,6 +1384,11 @@ mod tests {
 
         #[test]
         fn parse_never_panics_and_spans_are_valid(src in "\\PC*") {
+            check_spans(&src);
+        }
+
+        #[test]
+        fn grammar_built_conditions_print_back_to_themselves(src in structured()) {
             check_spans(&src);
         }
 
@@ -1356,6 +1407,7 @@ mod tests {
             "x is not empty",
             "`or` = 1 AND `any` is empty",
             "any `is` has x = 1",
+            "_ = \\ OR ((A in [\"\\\"]))", // once printed as `[\]`, which reads as an empty list
         ] {
             check_spans(src);
             assert!(parse(src).is_ok(), "{src:?}");

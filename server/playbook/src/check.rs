@@ -85,9 +85,9 @@ impl Checker {
         };
         let mut found = analysis::lint_playbook(&loaded.playbook, &BUILTIN_HANDLERS);
         finding::sort(&mut found);
-        self.sources.insert(loaded.display.clone(), loaded.text.clone());
+        self.add_source(&loaded.display, &loaded.text);
         for f in found {
-            self.findings.push(locate(&f, (&loaded.display, &loaded.text), (&loaded.display, &loaded.text)));
+            self.findings.push(locate(&f, &self.sources, &loaded.display, &loaded.display));
         }
     }
 
@@ -97,7 +97,7 @@ impl Checker {
             Err(e) => return self.problems.push(e),
         };
         let display = display_path(path);
-        self.sources.insert(display.clone(), text.clone());
+        self.add_source(&display, &text);
         let case = Case::parse(&text);
         let case_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         let mut found = analysis::structural(&case);
@@ -111,7 +111,7 @@ impl Checker {
                     let probe = FsProbe { root: workspace_root(&case_dir), case_dir: case_dir.clone() };
                     let ctx = CaseContext { current_phase: phase, files: &probe };
                     found = analysis::check_case(&case, &text, &loaded.playbook, &ctx);
-                    self.sources.insert(loaded.display.clone(), loaded.text.clone());
+                    self.add_source(&loaded.display, &loaded.text);
                     playbook_doc = Some(loaded);
                 }
                 Some(Ok(_)) => found.push(analysis::playbook_not_found(&case, "it has no `## Phase <n>: <Name>` headings, so it is not a playbook")),
@@ -120,23 +120,34 @@ impl Checker {
             }
         }
         finding::sort(&mut found);
-        let playbook_side = playbook_doc.as_ref().map(|l| (l.display.as_str(), l.text.as_str())).unwrap_or((display.as_str(), text.as_str()));
+        let playbook_file = playbook_doc.as_ref().map_or(display.as_str(), |l| l.display.as_str());
         for f in found {
-            self.findings.push(locate(&f, (&display, &text), playbook_side));
+            self.findings.push(locate(&f, &self.sources, &display, playbook_file));
+        }
+    }
+
+    /// Keep a document's text (and line table) for positions and snippets, once per file.
+    fn add_source(&mut self, display: &str, text: &str) {
+        if !self.sources.contains(display) {
+            self.sources.insert(display.to_string(), text.to_string());
         }
     }
 }
 
-/// Place a core finding in real files: `case` and `playbook` are (display path, text).
-fn locate(f: &Finding, case: (&str, &str), playbook: (&str, &str)) -> Located {
-    let pick = |doc: DocRef| if doc == DocRef::Case { case } else { playbook };
-    let (file, text) = pick(f.doc);
-    let mut located = Located::at(f.rule.id(), f.severity, file, text, f.span.clone(), f.message.clone());
+/// Place a core finding in real files (both already in `sources`).
+fn locate(f: &Finding, sources: &Sources, case_file: &str, playbook_file: &str) -> Located {
+    let pick = |doc: DocRef| {
+        let file = if doc == DocRef::Case { case_file } else { playbook_file };
+        let (text, index) = sources.get_indexed(file).expect("documents are added to sources before their findings are placed");
+        (file, text, index)
+    };
+    let (file, text, index) = pick(f.doc);
+    let mut located = Located::at_indexed(f.rule.id(), f.severity, file, text, index, f.span.clone(), f.message.clone());
     located.notes = f.notes.clone();
     located.item = f.item.clone();
     for r in &f.related {
-        let (file, text) = pick(r.doc);
-        located.related.push(LocatedRelated::at(file, text, r.span.clone(), r.message.clone()));
+        let (file, text, index) = pick(r.doc);
+        located.related.push(LocatedRelated::at_indexed(file, text, index, r.span.clone(), r.message.clone()));
     }
     located
 }

@@ -4,7 +4,7 @@ use super::required::{current_phase_index, required_now};
 use crate::case::{AnswerState, Case};
 use crate::finding::{DocRef, Finding, Fix, Rule};
 use crate::playbook::{Item, Playbook};
-use crate::suggest::closest;
+use crate::suggest::Suggester;
 use crate::types::{FileProbe, Shape, ValueType, check_value};
 use crate::validation;
 
@@ -23,7 +23,7 @@ pub fn check_case(case: &Case, text: &str, playbook: &Playbook, ctx: &CaseContex
     if case.syntax_error.is_some() {
         return out;
     }
-    let ids: Vec<&str> = playbook.items.iter().map(|i| i.id.as_str()).collect();
+    let ids = Suggester::new(playbook.items.iter().map(|i| i.id.as_str()));
     for entry in &case.answers {
         let Some(item) = playbook.item(&entry.id) else {
             let mut f = Finding::new(
@@ -33,7 +33,7 @@ pub fn check_case(case: &Case, text: &str, playbook: &Playbook, ctx: &CaseContex
                 format!("`{}` is not a Discovery item of the playbook", entry.id),
             )
             .with_item(&entry.id);
-            if let Some(s) = closest(&entry.id, ids.iter().copied()) {
+            if let Some(s) = ids.closest(&entry.id) {
                 f = f
                     .with_note(format!("did you mean `{s}`?"))
                     .with_fix(Fix::Replace { span: entry.key_span.clone(), text: s.to_string(), title: format!("Rename to `{s}`") });

@@ -2,14 +2,31 @@
 
 use crate::finding::{DocRef, Finding, Fix, Rule};
 use crate::playbook::{Activity, Item, Origin, Playbook, RequiredRule};
-use crate::suggest::closest;
+use crate::suggest::{Suggester, closest};
 use crate::types::ValueType;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+/// The ids a playbook defines, for membership and did-you-mean.
+struct Ids<'a> {
+    set: HashSet<&'a str>,
+    suggester: Suggester<'a>,
+}
+
+impl<'a> Ids<'a> {
+    fn new(playbook: &'a Playbook) -> Self {
+        let ids = || playbook.items.iter().map(|i| i.id.as_str());
+        Ids { set: ids().collect(), suggester: Suggester::new(ids()) }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+}
 
 /// Lint a playbook. `handlers` names the Activities that have a built-in handler.
 pub fn lint_playbook(playbook: &Playbook, handlers: &[&str]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let ids: Vec<&str> = playbook.items.iter().map(|i| i.id.as_str()).collect();
+    let ids = Ids::new(playbook);
     duplicate_items(playbook, &mut out);
     for item in &playbook.items {
         if item.origin == Origin::Heading {
@@ -25,7 +42,7 @@ pub fn lint_playbook(playbook: &Playbook, handlers: &[&str]) -> Vec<Finding> {
     }
     for activity in &playbook.activities {
         for input in &activity.input_refs {
-            if !ids.contains(&input.text.as_str()) {
+            if !ids.contains(&input.text) {
                 let mut f = Finding::new(
                     Rule::UndefinedInput,
                     DocRef::Playbook,
@@ -33,7 +50,7 @@ pub fn lint_playbook(playbook: &Playbook, handlers: &[&str]) -> Vec<Finding> {
                     format!("Activity `{}` takes input `{}`, which no Discovery item defines", activity.name.text, input.text),
                 )
                 .with_item(&activity.name.text);
-                if let Some(s) = closest(&input.text, ids.iter().copied()) {
+                if let Some(s) = ids.suggester.closest(&input.text) {
                     f = f.with_note(format!("did you mean `{s}`?")).with_fix(replace(input.span.clone(), s));
                 }
                 out.push(f);
@@ -89,7 +106,7 @@ fn missing_fields(item: &Item, out: &mut Vec<Finding>) {
     }
 }
 
-fn item_fields(item: &Item, ids: &[&str], out: &mut Vec<Finding>) {
+fn item_fields(item: &Item, ids: &Ids<'_>, out: &mut Vec<Finding>) {
     if let Some(t) = &item.value_type {
         if let ValueType::Unknown { text } = &t.value_type {
             let head = text.split_whitespace().next().unwrap_or_default();
@@ -146,7 +163,7 @@ fn item_fields(item: &Item, ids: &[&str], out: &mut Vec<Finding>) {
         ),
         RequiredRule::Conditional { text, condition: Ok(expr) } => {
             for r in expr.refs() {
-                if ids.contains(&r.id.as_str()) {
+                if ids.contains(&r.id) {
                     continue;
                 }
                 let span = text.span.start + r.span.start..text.span.start + r.span.end;
@@ -159,7 +176,7 @@ fn item_fields(item: &Item, ids: &[&str], out: &mut Vec<Finding>) {
                 )
                 .with_item(&item.id)
                 .with_note("an undefined reference is never answered, so this item can never become required");
-                if let Some(s) = closest(&r.id, ids.iter().copied()) {
+                if let Some(s) = ids.suggester.closest(&r.id) {
                     f = f.with_note(format!("did you mean `{s}`?")).with_fix(replace(span, s));
                 }
                 out.push(f);

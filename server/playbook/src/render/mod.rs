@@ -61,10 +61,23 @@ impl Located {
         span: Range<usize>,
         message: impl Into<String>,
     ) -> Self {
-        let index = LineIndex::new(text);
+        Located::at_indexed(rule, severity, file, text, &LineIndex::new(text), span, message)
+    }
+
+    /// [`Located::at`] with the text's line table already built (see [`Sources::get_indexed`]):
+    /// building one per finding is quadratic on large files with many findings.
+    pub fn at_indexed(
+        rule: &'static str,
+        severity: Severity,
+        file: impl Into<String>,
+        text: &str,
+        index: &LineIndex,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         let span = clamp_span(text, span);
-        let (line, column) = position_with(&index, text, span.start);
-        let (end_line, end_column) = position_with(&index, text, span.end);
+        let (line, column) = position_with(index, text, span.start);
+        let (end_line, end_column) = position_with(index, text, span.end);
         Located {
             rule,
             severity,
@@ -103,8 +116,12 @@ impl Located {
 impl LocatedRelated {
     /// A related place at byte range `span` of `text` (the contents of `file`).
     pub fn at(file: impl Into<String>, text: &str, span: Range<usize>, message: impl Into<String>) -> Self {
+        LocatedRelated::at_indexed(file, text, &LineIndex::new(text), span, message)
+    }
+
+    pub fn at_indexed(file: impl Into<String>, text: &str, index: &LineIndex, span: Range<usize>, message: impl Into<String>) -> Self {
         let span = clamp_span(text, span);
-        let (line, column) = position(text, span.start);
+        let (line, column) = position_with(index, text, span.start);
         LocatedRelated { file: file.into(), line, column, span, message: message.into() }
     }
 }
@@ -145,6 +162,10 @@ impl Sources {
         Sources::default()
     }
 
+    pub fn contains(&self, file: &str) -> bool {
+        self.files.contains_key(file)
+    }
+
     pub fn insert(&mut self, file: String, text: String) {
         let index = LineIndex::new(&text);
         self.files.insert(file, (text, index));
@@ -156,7 +177,7 @@ impl Sources {
     }
 
     /// The text of `file` with its line table.
-    fn get_indexed(&self, file: &str) -> Option<(&str, &LineIndex)> {
+    pub fn get_indexed(&self, file: &str) -> Option<(&str, &LineIndex)> {
         self.files.get(file).map(|(text, index)| (text.as_str(), index))
     }
 }
