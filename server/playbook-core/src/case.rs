@@ -135,7 +135,9 @@ fn collect_duplicates(node: &Node, out: &mut Vec<DuplicateKey>) {
             for entry in entries {
                 if let Some(key) = entry.key.as_scalar() {
                     match seen.iter().find(|(k, _)| *k == key.value) {
-                        Some((_, first)) => out.push(DuplicateKey { key: key.value.clone(), span: entry.key.span.clone(), first: (*first).clone() }),
+                        Some((_, first)) => {
+                            out.push(DuplicateKey { key: key.value.clone(), span: entry.key.span.clone(), first: (*first).clone() })
+                        }
                         None => seen.push((&key.value, &entry.key.span)),
                     }
                 }

@@ -9,6 +9,7 @@ pub mod playbook;
 pub mod span;
 pub mod state;
 pub mod suggest;
+pub mod testing;
 pub mod types;
 pub mod validation;
 pub mod yaml;

@@ -12,17 +12,29 @@ pub enum ValueType {
     Number,
     Boolean,
     /// `enum [`a`, `b`]`; each member keeps its span in the playbook.
-    Enum { members: Vec<Text> },
+    Enum {
+        members: Vec<Text>,
+    },
     List,
     Prose,
     /// `file` or `file (<kind>)`, e.g. `file (image)`.
-    File { kind: Option<String> },
+    File {
+        kind: Option<String>,
+    },
     /// `classification`, optionally ` — <description>`.
-    Classification { description: Option<String>, shape: Shape },
+    Classification {
+        description: Option<String>,
+        shape: Shape,
+    },
     /// `list of <description>`.
-    ListOf { description: String, records: bool },
+    ListOf {
+        description: String,
+        records: bool,
+    },
     /// Not a type of the schema (reported as `unknown-type`).
-    Unknown { text: String },
+    Unknown {
+        text: String,
+    },
 }
 
 /// What a classification answer must look like, read from its description.
@@ -58,17 +70,19 @@ impl ValueType {
             }
             _ => {}
         }
-        if let Some(kind) = head_lower.strip_prefix("file").map(str::trim).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')')) {
+        if let Some(kind) =
+            head_lower.strip_prefix("file").map(str::trim).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')'))
+        {
             return ValueType::File { kind: Some(kind.trim().to_string()) };
         }
         if let Some(rest) = trimmed.strip_prefix("list of ").or_else(|| trimmed.strip_prefix("List of ")) {
             let records = rest.contains("record") || rest.trim_start_matches('`').starts_with('{');
             return ValueType::ListOf { description: rest.trim().to_string(), records };
         }
-        if head_lower.starts_with("enum") {
-            if let Some(members) = parse_enum_members(raw, offset) {
-                return ValueType::Enum { members };
-            }
+        if head_lower.starts_with("enum")
+            && let Some(members) = parse_enum_members(raw, offset)
+        {
+            return ValueType::Enum { members };
         }
         ValueType::Unknown { text: trimmed.to_string() }
     }
@@ -162,7 +176,9 @@ pub enum FileStatus {
     OutsideWorkspace,
     Directory,
     /// A regular file; `image` tells whether its first bytes are an image format's signature.
-    File { image: bool },
+    File {
+        image: bool,
+    },
 }
 
 /// Resolves a file answer (relative to the case) and looks at it. The CLI and server implement
@@ -249,10 +265,7 @@ pub fn check_value(ty: &ValueType, node: &Node, source: &str, files: &dyn FilePr
             NodeKind::Seq(_) => vec![],
             NodeKind::Scalar(_) => {
                 let raw = source.get(node.span.clone()).unwrap_or_default();
-                vec![TypeMismatch {
-                    replacements: vec![format!("[{raw}]")],
-                    ..mismatch(format!("expected a list, found {found}"))
-                }]
+                vec![TypeMismatch { replacements: vec![format!("[{raw}]")], ..mismatch(format!("expected a list, found {found}")) }]
             }
             _ => vec![mismatch(format!("expected a list, found {found}"))],
         },
@@ -279,8 +292,12 @@ pub fn check_value(ty: &ValueType, node: &Node, source: &str, files: &dyn FilePr
                         vec![]
                     }
                 }
-                FileStatus::Missing => vec![mismatch(format!("file `{}` does not exist (paths are relative to the working case)", s.value.trim()))],
-                FileStatus::OutsideWorkspace => vec![mismatch(format!("`{}` is outside the workspace; file answers must stay inside it", s.value.trim()))],
+                FileStatus::Missing => {
+                    vec![mismatch(format!("file `{}` does not exist (paths are relative to the working case)", s.value.trim()))]
+                }
+                FileStatus::OutsideWorkspace => {
+                    vec![mismatch(format!("`{}` is outside the workspace; file answers must stay inside it", s.value.trim()))]
+                }
                 FileStatus::Directory => vec![mismatch(format!("`{}` is a directory, not a file", s.value.trim()))],
             },
         },

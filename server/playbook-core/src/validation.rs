@@ -23,13 +23,25 @@ pub struct Validation {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Check {
-    Length { min: Option<usize>, max: Option<usize> },
+    Length {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
     /// Only characters from these classes.
-    Charset { classes: Vec<CharClass>, phrase: String },
+    Charset {
+        classes: Vec<CharClass>,
+        phrase: String,
+    },
     NoWhitespace,
-    NoLeading { ch: char },
-    NoTrailing { ch: char },
-    MustNotContain { word: String },
+    NoLeading {
+        ch: char,
+    },
+    NoTrailing {
+        ch: char,
+    },
+    MustNotContain {
+        word: String,
+    },
     Email,
     /// Elements of a list, or values of a mapping, are distinct.
     Unique,
@@ -84,23 +96,20 @@ impl CharClass {
     }
 }
 
-static LENGTH_RANGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(\d+)\s*(?:–|—|-|to)\s*(\d+)[\s-]*(?:characters?|chars?)\b").expect("static regex")
-});
+static LENGTH_RANGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(\d+)\s*(?:–|—|-|to)\s*(\d+)[\s-]*(?:characters?|chars?)\b").expect("static regex"));
 static LENGTH_BOUND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(at most|at least|no more than|no fewer than|up to|maximum|minimum)\s+(?:of\s+)?(\d+)\s*(?:characters?|chars?)\b")
         .expect("static regex")
 });
 static ONLY_CLAUSE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^(.+?)\s+only$").expect("static regex"));
-static NOT_CONTAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)must not (?:include|contain)(?: the word)?\s+[`'“”]([^`'“”]+)[`'“”]").expect("static regex")
-});
+static NOT_CONTAIN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)must not (?:include|contain)(?: the word)?\s+[`'“”]([^`'“”]+)[`'“”]").expect("static regex"));
 static START_END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:cannot|can't|must not|may not) (start or end|start|end|begin or end|begin) with an? (hyphen|dash|underscore|dot|period|space)")
         .expect("static regex")
 });
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$").expect("static regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$").expect("static regex"));
 
 impl Validation {
     /// Read a Validation field, plus the item's Pattern field when it has one.
@@ -170,16 +179,16 @@ fn recognise(clause: &str) -> Vec<Check> {
         if let (Ok(min), Ok(max)) = (c[1].parse(), c[2].parse()) {
             found.push(Check::Length { min: Some(min), max: Some(max) });
         }
-    } else if let Some(c) = LENGTH_BOUND.captures(clause) {
-        if let Ok(n) = c[2].parse() {
-            let upper = matches!(c[1].to_lowercase().as_str(), "at most" | "no more than" | "up to" | "maximum");
-            found.push(if upper { Check::Length { min: None, max: Some(n) } } else { Check::Length { min: Some(n), max: None } });
-        }
+    } else if let Some(c) = LENGTH_BOUND.captures(clause)
+        && let Ok(n) = c[2].parse()
+    {
+        let upper = matches!(c[1].to_lowercase().as_str(), "at most" | "no more than" | "up to" | "maximum");
+        found.push(if upper { Check::Length { min: None, max: Some(n) } } else { Check::Length { min: Some(n), max: None } });
     }
-    if let Some(c) = ONLY_CLAUSE.captures(clause) {
-        if let Some(classes) = char_classes(&c[1]) {
-            found.push(Check::Charset { classes, phrase: clause.to_string() });
-        }
+    if let Some(c) = ONLY_CLAUSE.captures(clause)
+        && let Some(classes) = char_classes(&c[1])
+    {
+        found.push(Check::Charset { classes, phrase: clause.to_string() });
     }
     if lower.contains("no whitespace") || lower.contains("no spaces") {
         found.push(Check::NoWhitespace);
@@ -242,7 +251,8 @@ pub fn check(validation: &Validation, node: &Node) -> Vec<Violation> {
             for n in &scalars {
                 let v = n.as_scalar().map(|s| s.value.trim()).unwrap_or_default();
                 if seen.contains(&v) {
-                    violations.push(Violation { message: format!("`{v}` appears more than once; values must be unique"), span: n.span.clone() });
+                    violations
+                        .push(Violation { message: format!("`{v}` appears more than once; values must be unique"), span: n.span.clone() });
                 } else {
                     seen.push(v);
                 }
@@ -279,10 +289,9 @@ fn violates(rule: &Check, value: &str) -> Option<String> {
         Check::NoWhitespace => value.contains(char::is_whitespace).then(|| format!("`{value}` contains whitespace")),
         Check::NoLeading { ch } => value.starts_with(*ch).then(|| format!("`{value}` must not start with `{ch}`")),
         Check::NoTrailing { ch } => value.ends_with(*ch).then(|| format!("`{value}` must not end with `{ch}`")),
-        Check::MustNotContain { word } => value
-            .to_lowercase()
-            .contains(&word.to_lowercase())
-            .then(|| format!("`{value}` must not include the word `{word}`")),
+        Check::MustNotContain { word } => {
+            value.to_lowercase().contains(&word.to_lowercase()).then(|| format!("`{value}` must not include the word `{word}`"))
+        }
         Check::Email => (!EMAIL.is_match(value.trim())).then(|| format!("`{value}` is not a valid email address")),
         Check::Pattern(re) => (!re.is_match(value)).then(|| format!("`{value}` does not match the pattern `{}`", re.as_str())),
         Check::Unique => None,
@@ -325,7 +334,8 @@ mod tests {
 
     #[test]
     fn registry_mnemonic_rules() {
-        let v = validation("lowercase letters and hyphens only; no whitespace; must not include the word `registry`; 3–30 characters.", None);
+        let v =
+            validation("lowercase letters and hyphens only; no whitespace; must not include the word `registry`; 3–30 characters.", None);
         assert_eq!(v.rules.len(), 4);
         assert!(errors(&v, "health-worker").is_empty());
         assert!(!errors(&v, "farmer-registry").is_empty());

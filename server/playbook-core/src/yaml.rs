@@ -52,10 +52,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     let chars = CharToByte::new(text);
     let mut builder = Builder { text, stack: Vec::new(), root: None };
     for next in Parser::new_from_str(text) {
-        let (event, span) = next.map_err(|e| SyntaxError {
-            message: e.info().to_string(),
-            offset: chars.byte(e.marker().index()),
-        })?;
+        let (event, span) = next.map_err(|e| SyntaxError { message: e.info().to_string(), offset: chars.byte(e.marker().index()) })?;
         let span = chars.byte(span.start.index())..chars.byte(span.end.index());
         if builder.on_event(event, span) {
             break;

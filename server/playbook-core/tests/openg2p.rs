@@ -14,7 +14,8 @@ fn parses_to_the_counts_in_the_fixture_readme() {
     let numbers: Vec<u32> = pb.phases.iter().map(|p| p.number).collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
     // (items excluding follow-ups, follow-ups, yes, no, conditional, activities, blocks)
-    let expected = [(103, 2, 56, 1, 46, 3, 24), (17, 0, 13, 2, 2, 16, 6), (3, 0, 3, 0, 0, 0, 1), (0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0)];
+    let expected =
+        [(103, 2, 56, 1, 46, 3, 24), (17, 0, 13, 2, 2, 16, 6), (3, 0, 3, 0, 0, 0, 1), (0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0)];
     for (phase, want) in pb.phases.iter().zip(expected) {
         let items: Vec<_> = phase.items.iter().map(|&i| &pb.items[i]).collect();
         let headed: Vec<_> = items.iter().filter(|i| i.origin == Origin::Heading).collect();
@@ -38,4 +39,109 @@ fn parses_to_the_counts_in_the_fixture_readme() {
     let numbers: Vec<u32> = pb.phases[1].activities.iter().map(|&a| pb.activities[a].number.as_ref().unwrap().0).collect();
     assert_eq!(numbers, (1..=16).collect::<Vec<_>>());
     assert!(pb.phases[3].coming_soon() && pb.phases[4].coming_soon() && !pb.phases[2].coming_soon());
+}
+
+/// FNV-1a: a stable fingerprint of captured text, so the snapshot proves every field was
+/// captured exactly without copying the playbook's prose into the project.
+fn fingerprint(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:08x}/{}", hash >> 32, text.len())
+}
+
+#[test]
+fn model_snapshot_captures_every_field_of_every_item() {
+    use playbook_core::span::{ColumnUnit, LineIndex};
+    use std::fmt::Write;
+    let text = real_playbook_text();
+    let pb = playbook::parse(&text);
+    let index = LineIndex::new(&text);
+    let at = |offset: usize| {
+        let lc = index.line_col(&text, offset, ColumnUnit::Chars);
+        format!("{}:{}", lc.line + 1, lc.col + 1)
+    };
+    let mut out = String::new();
+    for phase in &pb.phases {
+        writeln!(out, "phase {} `{}` @{} coming_soon={}", phase.number, phase.name.text, at(phase.heading.start), phase.coming_soon())
+            .unwrap();
+        for s in &phase.sections {
+            writeln!(out, "  section {:?} `{}` @{} placeholder={}", s.kind, s.title.text, at(s.heading.start), s.placeholder).unwrap();
+        }
+        for (label, f) in [("enter", &phase.enter), ("exit", &phase.exit)] {
+            if let Some(f) = f {
+                writeln!(out, "  {label} {} @{}", fingerprint(&f.value.text), at(f.value.span.start)).unwrap();
+            }
+        }
+        for g in &phase.gap_checks {
+            writeln!(out, "  gap-check {} @{}", fingerprint(&g.text), at(g.span.start)).unwrap();
+        }
+        if let Some(o) = &phase.output {
+            let report = o.report.as_ref().map(|r| r.text.as_str()).unwrap_or("-");
+            writeln!(out, "  output `{report}` placeholder={}", o.placeholder).unwrap();
+            for s in &o.sections {
+                writeln!(out, "    section `{}` {}", s.title.text, fingerprint(&s.description)).unwrap();
+            }
+        }
+        for (b, block) in phase.blocks.iter().enumerate() {
+            writeln!(out, "  block {b} `{}` @{} items={}", block.name.text, at(block.name.span.start), block.items.len()).unwrap();
+        }
+        for &i in &phase.items {
+            let item = &pb.items[i];
+            writeln!(out, "  item `{}` @{} block={:?} origin={:?}", item.id, at(item.id_span.start), item.block, item.origin).unwrap();
+            for f in &item.fields {
+                writeln!(out, "    {}: {} @{}", f.label.text, fingerprint(&f.value.text), at(f.value.span.start)).unwrap();
+            }
+            if let Some(a) = &item.ask
+                && item.fields.is_empty()
+            {
+                writeln!(out, "    Ask (inline): {}", fingerprint(&a.value.text)).unwrap();
+            }
+            if let Some(t) = &item.value_type {
+                use playbook_core::types::ValueType;
+                let detail = match &t.value_type {
+                    ValueType::Enum { members } => format!(" {:?}", members.iter().map(|m| &m.text).collect::<Vec<_>>()),
+                    ValueType::Classification { description, shape } => {
+                        format!(" {shape:?} {}", description.as_deref().map(fingerprint).unwrap_or_default())
+                    }
+                    ValueType::ListOf { description, records } => format!(" records={records} {}", fingerprint(description)),
+                    _ => String::new(),
+                };
+                writeln!(out, "    => type {}{detail}", t.value_type.name()).unwrap();
+            }
+            if let Some(r) = &item.required {
+                let rule = match &r.rule {
+                    playbook::RequiredRule::Conditional { condition: Ok(expr), .. } => format!("when {expr}"),
+                    other => format!("{other:?}"),
+                };
+                writeln!(out, "    => required {rule}").unwrap();
+            }
+            if let Some(im) = &item.impact {
+                writeln!(out, "    => impact {:?}", im.impact).unwrap();
+            }
+            if let Some(v) = &item.validation {
+                writeln!(out, "    => validation {} / prose clauses {}", serde_json::to_string(&v.rules).unwrap(), v.prose.len()).unwrap();
+            }
+        }
+        for &a in &phase.activities {
+            let act = &pb.activities[a];
+            let number = act.number.as_ref().map(|(n, _)| n.to_string()).unwrap_or("-".into());
+            let inputs: Vec<&str> = act.input_refs.iter().map(|r| r.text.as_str()).collect();
+            writeln!(
+                out,
+                "  activity {number} `{}` @{} remote={} aborts={} run={} inputs={inputs:?}",
+                act.name.text,
+                at(act.name.span.start),
+                act.remote,
+                act.aborts_on_failure,
+                act.run.is_some()
+            )
+            .unwrap();
+            for f in &act.fields {
+                writeln!(out, "    {}: {} @{}", f.label.text, fingerprint(&f.value.text), at(f.value.span.start)).unwrap();
+            }
+        }
+    }
+    insta::assert_snapshot!(out);
 }

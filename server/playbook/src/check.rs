@@ -114,7 +114,9 @@ impl Checker {
                     self.add_source(&loaded.display, &loaded.text);
                     playbook_doc = Some(loaded);
                 }
-                Some(Ok(_)) => found.push(analysis::playbook_not_found(&case, "it has no `## Phase <n>: <Name>` headings, so it is not a playbook")),
+                Some(Ok(_)) => {
+                    found.push(analysis::playbook_not_found(&case, "it has no `## Phase <n>: <Name>` headings, so it is not a playbook"))
+                }
                 Some(Err(e)) => found.push(analysis::playbook_not_found(&case, &e)),
                 None => found.push(analysis::playbook_not_found(&case, "no path given")),
             }

@@ -16,7 +16,12 @@ pub fn read_text(path: &Path) -> Result<String, String> {
         return Err(format!("{} is a directory", path.display()));
     }
     if meta.len() > MAX_DOCUMENT_BYTES {
-        return Err(format!("{} is {} MB; documents over {} MB are not checked", path.display(), meta.len() >> 20, MAX_DOCUMENT_BYTES >> 20));
+        return Err(format!(
+            "{} is {} MB; documents over {} MB are not checked",
+            path.display(),
+            meta.len() >> 20,
+            MAX_DOCUMENT_BYTES >> 20
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
@@ -61,7 +66,11 @@ impl FileProbe for FsProbe {
         let resolved = match joined.canonicalize() {
             Ok(real) => real,
             Err(_) => {
-                return if lexical.starts_with(&root) || lexical.starts_with(&self.root) { FileStatus::Missing } else { FileStatus::OutsideWorkspace };
+                return if lexical.starts_with(&root) || lexical.starts_with(&self.root) {
+                    FileStatus::Missing
+                } else {
+                    FileStatus::OutsideWorkspace
+                };
             }
         };
         // Symlinks count by where they lead.

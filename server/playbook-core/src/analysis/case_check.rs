@@ -34,9 +34,11 @@ pub fn check_case(case: &Case, text: &str, playbook: &Playbook, ctx: &CaseContex
             )
             .with_item(&entry.id);
             if let Some(s) = ids.closest(&entry.id) {
-                f = f
-                    .with_note(format!("did you mean `{s}`?"))
-                    .with_fix(Fix::Replace { span: entry.key_span.clone(), text: s.to_string(), title: format!("Rename to `{s}`") });
+                f = f.with_note(format!("did you mean `{s}`?")).with_fix(Fix::Replace {
+                    span: entry.key_span.clone(),
+                    text: s.to_string(),
+                    title: format!("Rename to `{s}`"),
+                });
             }
             out.push(f);
             continue;
@@ -52,7 +54,8 @@ pub fn check_case(case: &Case, text: &str, playbook: &Playbook, ctx: &CaseContex
                 out.push(Finding::new(Rule::Deferred, DocRef::Case, entry.value.span.clone(), message).with_item(&entry.id));
             }
             AnswerState::Unknown => out.push(
-                Finding::new(Rule::Deferred, DocRef::Case, entry.value.span.clone(), format!("`{}` is recorded as unknown", entry.id)).with_item(&entry.id),
+                Finding::new(Rule::Deferred, DocRef::Case, entry.value.span.clone(), format!("`{}` is recorded as unknown", entry.id))
+                    .with_item(&entry.id),
             ),
             AnswerState::UnknownTag(tag) => out.push(
                 Finding::new(
@@ -78,9 +81,14 @@ pub fn structural(case: &Case) -> Vec<Finding> {
     }
     for d in &case.duplicate_keys {
         out.push(
-            Finding::new(Rule::DuplicateKey, DocRef::Case, d.span.clone(), format!("key `{}` appears twice; only the first is used", d.key))
-                .with_item(&d.key)
-                .with_related(DocRef::Case, d.first.clone(), "first written here"),
+            Finding::new(
+                Rule::DuplicateKey,
+                DocRef::Case,
+                d.span.clone(),
+                format!("key `{}` appears twice; only the first is used", d.key),
+            )
+            .with_item(&d.key)
+            .with_related(DocRef::Case, d.first.clone(), "first written here"),
         );
     }
     if let Some(span) = &case.answers_not_a_map {
@@ -104,11 +112,12 @@ fn check_answer(item: &Item, value: &crate::yaml::Node, text: &str, ctx: &CaseCo
     let mismatches = check_value(ty, value, text, ctx.files);
     let type_ok = mismatches.is_empty();
     for m in mismatches {
-        let mut f = Finding::new(Rule::InvalidValue, DocRef::Case, m.span.clone(), format!("`{}`: {}", item.id, m.message)).with_item(&item.id);
-        if let Some(first) = m.replacements.first() {
-            if matches!(ty, ValueType::Enum { .. }) {
-                f = f.with_note(format!("did you mean `{first}`?"));
-            }
+        let mut f =
+            Finding::new(Rule::InvalidValue, DocRef::Case, m.span.clone(), format!("`{}`: {}", item.id, m.message)).with_item(&item.id);
+        if let Some(first) = m.replacements.first()
+            && matches!(ty, ValueType::Enum { .. })
+        {
+            f = f.with_note(format!("did you mean `{first}`?"));
         }
         for text in m.replacements {
             f = f.with_fix(Fix::Replace { span: m.span.clone(), title: format!("Replace with `{text}`"), text });
@@ -134,9 +143,9 @@ fn missing_answers(case: &Case, playbook: &Playbook, ctx: &CaseContext<'_>, out:
     let anchor = case.answers_key.clone().or_else(|| case.playbook.as_ref().map(|p| p.key_span.clone())).unwrap_or(0..0);
     for index in required_now(playbook, case, phase) {
         let item = &playbook.items[index];
-        let recorded = case.answer_entry(&item.id).is_some_and(|e| {
-            matches!(e.state, AnswerState::Value | AnswerState::Deferred { .. } | AnswerState::Unknown)
-        });
+        let recorded = case
+            .answer_entry(&item.id)
+            .is_some_and(|e| matches!(e.state, AnswerState::Value | AnswerState::Deferred { .. } | AnswerState::Unknown));
         if recorded {
             continue;
         }

@@ -69,9 +69,14 @@ fn duplicate_items(playbook: &Playbook, out: &mut Vec<Finding>) {
     for item in &playbook.items {
         match first.get(item.id.as_str()) {
             Some(original) => out.push(
-                Finding::new(Rule::DuplicateItem, DocRef::Playbook, item.id_span.clone(), format!("Discovery item `{}` is defined twice", item.id))
-                    .with_item(&item.id)
-                    .with_related(DocRef::Playbook, original.id_span.clone(), "first defined here"),
+                Finding::new(
+                    Rule::DuplicateItem,
+                    DocRef::Playbook,
+                    item.id_span.clone(),
+                    format!("Discovery item `{}` is defined twice", item.id),
+                )
+                .with_item(&item.id)
+                .with_related(DocRef::Playbook, original.id_span.clone(), "first defined here"),
             ),
             None => {
                 first.insert(&item.id, item);
@@ -107,38 +112,50 @@ fn missing_fields(item: &Item, out: &mut Vec<Finding>) {
 }
 
 fn item_fields(item: &Item, ids: &Ids<'_>, out: &mut Vec<Finding>) {
-    if let Some(t) = &item.value_type {
-        if let ValueType::Unknown { text } = &t.value_type {
-            let head = text.split_whitespace().next().unwrap_or_default();
-            let known = ["text", "number", "boolean", "enum", "list", "prose", "file", "classification"];
-            let mut f = Finding::new(Rule::UnknownType, DocRef::Playbook, t.field.value.span.clone(), format!("unknown Type `{text}` for `{}`", item.id))
-                .with_item(&item.id)
-                .with_note("types are text, number, boolean, enum [`a`, `b`], list, prose, file, file (<kind>), classification, list of <description>");
-            if let Some(s) = closest(head, known) {
-                if s != head {
-                    f = f.with_note(format!("did you mean `{s}`?"));
-                }
-            }
-            out.push(f);
+    if let Some(t) = &item.value_type
+        && let ValueType::Unknown { text } = &t.value_type
+    {
+        let head = text.split_whitespace().next().unwrap_or_default();
+        let known = ["text", "number", "boolean", "enum", "list", "prose", "file", "classification"];
+        let mut f = Finding::new(
+            Rule::UnknownType,
+            DocRef::Playbook,
+            t.field.value.span.clone(),
+            format!("unknown Type `{text}` for `{}`", item.id),
+        )
+        .with_item(&item.id)
+        .with_note(
+            "types are text, number, boolean, enum [`a`, `b`], list, prose, file, file (<kind>), classification, list of <description>",
+        );
+        if let Some(s) = closest(head, known)
+            && s != head
+        {
+            f = f.with_note(format!("did you mean `{s}`?"));
         }
+        out.push(f);
     }
-    if let Some(impact) = &item.impact {
-        if impact.impact.is_none() {
-            let value = impact.field.value.text.trim();
-            let names = crate::playbook::Impact::ALL.map(|(n, _)| n);
-            let mut f = Finding::new(Rule::UnknownImpact, DocRef::Playbook, impact.field.value.span.clone(), format!("unknown Impact `{value}` for `{}`", item.id))
-                .with_item(&item.id)
-                .with_note("Impact is one of code, configuration, informational, deployment, migration");
-            if let Some(s) = closest(value, names) {
-                f = f.with_note(format!("did you mean `{s}`?")).with_fix(replace(impact.field.value.span.clone(), s));
-            }
-            out.push(f);
+    if let Some(impact) = &item.impact
+        && impact.impact.is_none()
+    {
+        let value = impact.field.value.text.trim();
+        let names = crate::playbook::Impact::ALL.map(|(n, _)| n);
+        let mut f = Finding::new(
+            Rule::UnknownImpact,
+            DocRef::Playbook,
+            impact.field.value.span.clone(),
+            format!("unknown Impact `{value}` for `{}`", item.id),
+        )
+        .with_item(&item.id)
+        .with_note("Impact is one of code, configuration, informational, deployment, migration");
+        if let Some(s) = closest(value, names) {
+            f = f.with_note(format!("did you mean `{s}`?")).with_fix(replace(impact.field.value.span.clone(), s));
         }
+        out.push(f);
     }
-    if let Some(pattern) = &item.pattern {
-        if let Err(message) = crate::validation::compile_pattern(&pattern.value.text) {
-            out.push(Finding::new(Rule::InvalidValue, DocRef::Playbook, pattern.value.span.clone(), message).with_item(&item.id));
-        }
+    if let Some(pattern) = &item.pattern
+        && let Err(message) = crate::validation::compile_pattern(&pattern.value.text)
+    {
+        out.push(Finding::new(Rule::InvalidValue, DocRef::Playbook, pattern.value.span.clone(), message).with_item(&item.id));
     }
     let Some(required) = &item.required else { return };
     match &required.rule {

@@ -9,13 +9,29 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
-    Heading { level: u8, span: Span },
-    Paragraph { span: Span },
-    List { items: Vec<ListItem>, span: Span },
-    Code { info: String, content: Span, span: Span },
-    Rule { span: Span },
+    Heading {
+        level: u8,
+        span: Span,
+    },
+    Paragraph {
+        span: Span,
+    },
+    List {
+        items: Vec<ListItem>,
+        span: Span,
+    },
+    Code {
+        info: String,
+        content: Span,
+        span: Span,
+    },
+    Rule {
+        span: Span,
+    },
     /// Tables, block quotes, HTML: kept only so sections know where they end.
-    Other { span: Span },
+    Other {
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +89,10 @@ pub fn blocks(text: &str) -> Vec<Block> {
                     Tag::Item => item_stack.push(ListItem { span: range.clone(), lead: range.clone(), children: Vec::new() }),
                     Tag::List(_) if depth > 0 => {
                         // A nested list ends the lead text of the item that holds it.
-                        if let Some(parent) = item_stack.last_mut() {
-                            if parent.lead.end == parent.span.end {
-                                parent.lead.end = range.start;
-                            }
+                        if let Some(parent) = item_stack.last_mut()
+                            && parent.lead.end == parent.span.end
+                        {
+                            parent.lead.end = range.start;
                         }
                     }
                     _ => {}
@@ -85,13 +101,13 @@ pub fn blocks(text: &str) -> Vec<Block> {
             }
             Event::End(end) => {
                 depth = depth.saturating_sub(1);
-                if matches!(end, TagEnd::Item) {
-                    if let Some(mut item) = item_stack.pop() {
-                        item.lead.end = item.lead.end.min(item.span.end).max(item.lead.start);
-                        match item_stack.last_mut() {
-                            Some(parent) => parent.children.push(item),
-                            None => top_items.push(item),
-                        }
+                if matches!(end, TagEnd::Item)
+                    && let Some(mut item) = item_stack.pop()
+                {
+                    item.lead.end = item.lead.end.min(item.span.end).max(item.lead.start);
+                    match item_stack.last_mut() {
+                        Some(parent) => parent.children.push(item),
+                        None => top_items.push(item),
                     }
                 }
                 if depth == 0 {

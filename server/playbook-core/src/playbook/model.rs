@@ -119,7 +119,9 @@ pub struct Item {
 pub enum Origin {
     Heading,
     /// An inline follow-up `**id** _(when …)_ — question` under the item at this index.
-    FollowUp { parent: usize },
+    FollowUp {
+        parent: usize,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

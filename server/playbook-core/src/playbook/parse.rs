@@ -16,8 +16,7 @@ static NUMBERED_ACTIVITY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{1
 static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[ \t]*(?:[*+-]|\d{1,9}[.)])[ \t]+").expect("static regex"));
 static FIELD_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\*\*|__)([^*_\n][^*\n]*?)(?:\*\*|__)[ \t]*(:?)").expect("static regex"));
-static BOLD_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:\*\*([^*\n]+)\*\*|__([^_\n]+)__)$").expect("static regex"));
+static BOLD_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:\*\*([^*\n]+)\*\*|__([^_\n]+)__)$").expect("static regex"));
 static FOLLOW_UP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)^\*\*`?([A-Za-z_][A-Za-z0-9_]*)`?\*\*[ \t]*[_*]\(\s*when\s+(.+?)\s*\)[_*][ \t]*(?:—|–|-|:)?[ \t]*(.*)$")
         .expect("static regex")
@@ -48,7 +47,16 @@ const REMOTE_WORDS: [&str; 12] = [
 
 /// Parse a playbook. Accepts any text; a file that is not a playbook yields an empty model.
 pub fn parse(text: &str) -> Playbook {
-    let mut p = Parser { text, playbook: Playbook::default(), phase: None, section: None, item: None, activity: None, block: None, activity_body_started: false };
+    let mut p = Parser {
+        text,
+        playbook: Playbook::default(),
+        phase: None,
+        section: None,
+        item: None,
+        activity: None,
+        block: None,
+        activity_body_started: false,
+    };
     for block in blocks(text) {
         p.block(block);
     }
@@ -240,11 +248,11 @@ impl Parser<'_> {
                 let output = phase.output.get_or_insert_with(|| Output { report: None, sections: Vec::new(), placeholder: false });
                 if placeholder && output.report.is_none() && output.sections.is_empty() {
                     output.placeholder = true;
-                } else if output.report.is_none() {
-                    if let Some(name) = leading_bold(raw) {
-                        let start = span.start + self.text[span.clone()].find(name).unwrap_or(0);
-                        output.report = Some(Text { text: name.to_string(), span: start..start + name.len() });
-                    }
+                } else if output.report.is_none()
+                    && let Some(name) = leading_bold(raw)
+                {
+                    let start = span.start + self.text[span.clone()].find(name).unwrap_or(0);
+                    output.report = Some(Text { text: name.to_string(), span: start..start + name.len() });
                 }
             }
             Some(SectionKind::EnterExit) => {}
@@ -266,12 +274,12 @@ impl Parser<'_> {
                 }
             }
             Some(SectionKind::Activities) => {
-                if let Some(a) = self.activity {
-                    if !self.activity_body_started {
-                        for li in items {
-                            if let Some(field) = field(self.text, li) {
-                                self.activity_field(a, field);
-                            }
+                if let Some(a) = self.activity
+                    && !self.activity_body_started
+                {
+                    for li in items {
+                        if let Some(field) = field(self.text, li) {
+                            self.activity_field(a, field);
                         }
                     }
                 }
@@ -296,8 +304,11 @@ impl Parser<'_> {
                 }
             }
             Some(SectionKind::Output) => {
-                let output =
-                    self.playbook.phases[ph].output.get_or_insert_with(|| Output { report: None, sections: Vec::new(), placeholder: false });
+                let output = self.playbook.phases[ph].output.get_or_insert_with(|| Output {
+                    report: None,
+                    sections: Vec::new(),
+                    placeholder: false,
+                });
                 for li in items {
                     let lead = lead_text(self.text, li);
                     let (title, description) = match leading_bold(&lead.text) {
@@ -367,12 +378,16 @@ impl Parser<'_> {
         let (id, cond, question) = (c.get(1).expect("id"), c.get(2).expect("condition"), c.get(3).expect("question"));
         let at = |m: regex::Match<'_>| lead.span.start + m.start()..lead.span.start + m.end();
         let mut item = empty_item(id.as_str().to_string(), at(id), li.span.clone(), phase, block, Origin::FollowUp { parent });
-        let synthetic = |label: &str, value: Text| Field { label: Text { text: label.into(), span: value.span.clone() }, value, span: li.span.clone() };
+        let synthetic =
+            |label: &str, value: Text| Field { label: Text { text: label.into(), span: value.span.clone() }, value, span: li.span.clone() };
         let question_text = Text { text: question.as_str().trim().to_string(), span: at(question) };
         item.ask = Some(synthetic("Ask", question_text));
         let cond_text = Text { text: cond.as_str().to_string(), span: at(cond) };
         let condition = condition::parse(&cond_text.text);
-        item.required = Some(Required { field: synthetic("Required", cond_text.clone()), rule: RequiredRule::Conditional { text: cond_text, condition } });
+        item.required = Some(Required {
+            field: synthetic("Required", cond_text.clone()),
+            rule: RequiredRule::Conditional { text: cond_text, condition },
+        });
         let type_field = synthetic("Type", Text { text: "text".into(), span: li.span.start..li.span.start });
         item.value_type = Some(TypeField { field: type_field, value_type: ValueType::Text });
         let index = self.playbook.items.len();

@@ -104,8 +104,7 @@ fn report(finding: &Located, sources: &Sources, renderer: &Renderer) -> String {
         let in_file = finding.related.iter().filter(|r| r.file == file);
         match sources.get_indexed(file) {
             Some((text, index)) => {
-                let spans =
-                    in_file.map(|r| (r.span.clone(), AnnotationKind::Context, Some(r.message.as_str()))).collect();
+                let spans = in_file.map(|r| (r.span.clone(), AnnotationKind::Context, Some(r.message.as_str()))).collect();
                 elements.push(snippet(file, text, index, spans).into());
             }
             None => {
@@ -202,8 +201,7 @@ mod tests {
     #[test]
     fn multi_file_with_related_location_and_help() {
         let case = "playbook: ../playbooks/infra.md\nanswers:\n  backups: yes-ish\n  contry: FR\n";
-        let playbook =
-            "# Infra\n\n## Discovery\n\n### backups\n\n- Ask: Do you back up?\n- Type: yes/no\n\n### country\n";
+        let playbook = "# Infra\n\n## Discovery\n\n### backups\n\n- Ask: Do you back up?\n- Type: yes/no\n\n### country\n";
         let mut sources = Sources::new();
         sources.insert("cases/acme.yaml".into(), case.into());
         sources.insert("playbooks/infra.md".into(), playbook.into());
@@ -247,26 +245,12 @@ mod tests {
         sources.insert("p.md".into(), playbook.into());
         let second = playbook.rfind("### a").unwrap();
         let findings = vec![
-            Located::at(
-                "duplicate-item",
-                Severity::Error,
-                "p.md",
-                playbook,
-                second..second + 5,
-                "item `a` is defined twice",
-            )
-            .with_related(LocatedRelated::at("p.md", playbook, 0..5, "first defined here")),
+            Located::at("duplicate-item", Severity::Error, "p.md", playbook, second..second + 5, "item `a` is defined twice")
+                .with_related(LocatedRelated::at("p.md", playbook, 0..5, "first defined here")),
             // Neither file's text is known: fall back to bare locations.
-            Located::at(
-                "deferred",
-                Severity::Information,
-                "gone.yaml",
-                "a: 1\nb: !deferred\n",
-                8..17,
-                "`b` is deferred",
-            )
-            .with_related(LocatedRelated::at("gone.md", "x\ny\n", 2..3, "asked here"))
-            .with_note("help: answer it before the build phase"),
+            Located::at("deferred", Severity::Information, "gone.yaml", "a: 1\nb: !deferred\n", 8..17, "`b` is deferred")
+                .with_related(LocatedRelated::at("gone.md", "x\ny\n", 2..3, "asked here"))
+                .with_note("help: answer it before the build phase"),
             Located::at("unparsed-condition", Severity::Hint, "p.md", playbook, 6..14, "condition not understood"),
         ];
         insta::assert_snapshot!(human(&findings, &sources, 2));
@@ -280,14 +264,7 @@ mod tests {
         let city = text.find("\"Zürich").unwrap();
         let wave = text.find("👋").unwrap();
         let findings = vec![
-            Located::at(
-                "invalid-value",
-                Severity::Error,
-                "c.yaml",
-                text,
-                city..city + "\"Zürich ✓\"".len(),
-                "not a city code",
-            ),
+            Located::at("invalid-value", Severity::Error, "c.yaml", text, city..city + "\"Zürich ✓\"".len(), "not a city code"),
             Located::at("unknown-item", Severity::Warning, "c.yaml", text, wave..wave + "👋 wave".len(), "emoji"),
             // A span that cuts a character in two, and one that covers a whole CRLF line break.
             Located::at("yaml-syntax", Severity::Error, "c.yaml", text, 10..11, "cut inside `ë`"),
@@ -308,14 +285,7 @@ mod tests {
         let mut past = Located::at("missing-answer", Severity::Warning, "c.yaml", text, 0..0, "past the end");
         past.span = Range { start: 40, end: 7 }; // inverted and out of range: must not panic
         let findings = vec![
-            Located::at(
-                "missing-answer",
-                Severity::Warning,
-                "c.yaml",
-                text,
-                text.len()..text.len(),
-                "`c` has no answer",
-            ),
+            Located::at("missing-answer", Severity::Warning, "c.yaml", text, text.len()..text.len(), "`c` has no answer"),
             past,
             Located::at("yaml-syntax", Severity::Error, "empty.yaml", "", 0..0, "empty document"),
             Located::at("missing-answer", Severity::Warning, "crlf.yaml", "a: 1\r\n", 6..6, "at EOF after CRLF"),

@@ -41,26 +41,12 @@ mod tests {
         let value = case.find("yes-ish").unwrap();
         let zoe = case.find("zoë").unwrap();
         vec![
-            Located::at(
-                "invalid-value",
-                Severity::Error,
-                "cases/acme.yaml",
-                case,
-                value..value + 7,
-                "`yes-ish` is not yes or no",
-            )
-            .with_item("backups")
-            .with_related(LocatedRelated::at("playbooks/infra.md", playbook, 0..11, "the item is defined here"))
-            .with_note("expected one of: yes, no"),
-            Located::at(
-                "unknown-item",
-                Severity::Warning,
-                "cases/acme.yaml",
-                case,
-                zoe..zoe + "zoë".len(),
-                "`zoë` is not an item",
-            )
-            .with_note("did you mean `zone`?"),
+            Located::at("invalid-value", Severity::Error, "cases/acme.yaml", case, value..value + 7, "`yes-ish` is not yes or no")
+                .with_item("backups")
+                .with_related(LocatedRelated::at("playbooks/infra.md", playbook, 0..11, "the item is defined here"))
+                .with_note("expected one of: yes, no"),
+            Located::at("unknown-item", Severity::Warning, "cases/acme.yaml", case, zoe..zoe + "zoë".len(), "`zoë` is not an item")
+                .with_note("did you mean `zone`?"),
             Located::at("deferred", Severity::Information, "cases/acme.yaml", case, 0..0, "deferred"),
             Located::at("unparsed-condition", Severity::Hint, "playbooks/infra.md", playbook, 4..11, "hint"),
         ]
@@ -89,30 +75,12 @@ mod tests {
         top.sort_unstable();
         assert_eq!(top, ["findings", "summary", "version"]);
         assert_eq!(value["version"], 1);
-        assert_eq!(
-            value["summary"],
-            serde_json::json!({"files": 2, "errors": 1, "warnings": 1, "information": 1, "hints": 1})
-        );
+        assert_eq!(value["summary"], serde_json::json!({"files": 2, "errors": 1, "warnings": 1, "information": 1, "hints": 1}));
         let findings = value["findings"].as_array().unwrap();
         assert_eq!(findings.len(), 4);
         let mut keys: Vec<&str> = findings[0].as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(
-            keys,
-            [
-                "column",
-                "end_column",
-                "end_line",
-                "file",
-                "item",
-                "line",
-                "message",
-                "notes",
-                "related",
-                "rule",
-                "severity"
-            ]
-        );
+        assert_eq!(keys, ["column", "end_column", "end_line", "file", "item", "line", "message", "notes", "related", "rule", "severity"]);
         let first = &findings[0];
         assert_eq!(first["rule"], "invalid-value");
         assert_eq!(first["severity"], "error");

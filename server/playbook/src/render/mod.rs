@@ -53,6 +53,7 @@ pub struct LocatedRelated {
 impl Located {
     /// A finding at byte range `span` of `text` (the contents of `file`), with positions
     /// computed from the text. The span is clamped to the text and to char boundaries.
+    #[cfg(test)]
     pub fn at(
         rule: &'static str,
         severity: Severity,
@@ -115,6 +116,7 @@ impl Located {
 
 impl LocatedRelated {
     /// A related place at byte range `span` of `text` (the contents of `file`).
+    #[cfg(test)]
     pub fn at(file: impl Into<String>, text: &str, span: Range<usize>, message: impl Into<String>) -> Self {
         LocatedRelated::at_indexed(file, text, &LineIndex::new(text), span, message)
     }
@@ -127,6 +129,7 @@ impl LocatedRelated {
 }
 
 /// 1-based line and character column of byte `offset` in `text` (clamped to the text).
+#[cfg(test)]
 pub fn position(text: &str, offset: usize) -> (usize, usize) {
     position_with(&LineIndex::new(text), text, offset)
 }

@@ -197,12 +197,7 @@ fn document(findings: &[Located]) -> Log<'_> {
                         id: Some(id),
                         physical_location: PhysicalLocation {
                             artifact_location: ArtifactLocation { uri: uri(&r.file) },
-                            region: Region {
-                                start_line: r.line.max(1),
-                                start_column: r.column.max(1),
-                                end_line: None,
-                                end_column: None,
-                            },
+                            region: Region { start_line: r.line.max(1), start_column: r.column.max(1), end_line: None, end_column: None },
                         },
                         message: Some(Text { text: &r.message }),
                     })
@@ -216,14 +211,7 @@ fn document(findings: &[Located]) -> Log<'_> {
         schema: SCHEMA,
         version: "2.1.0",
         runs: [Run {
-            tool: Tool {
-                driver: Driver {
-                    name: "playbook",
-                    version: env!("CARGO_PKG_VERSION"),
-                    information_uri: INFORMATION_URI,
-                    rules,
-                },
-            },
+            tool: Tool { driver: Driver { name: "playbook", version: env!("CARGO_PKG_VERSION"), information_uri: INFORMATION_URI, rules } },
             column_kind: "unicodeCodePoints",
             results,
         }],
@@ -247,9 +235,8 @@ pub fn uri(path: &str) -> String {
     let mut encoded = String::with_capacity(prefix.len() + rest.len());
     encoded.push_str(prefix);
     for (i, byte) in rest.bytes().enumerate() {
-        let keep = byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/')
-            || (windows_drive && i == 1 && byte == b':');
+        let keep =
+            byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') || (windows_drive && i == 1 && byte == b':');
         if keep {
             encoded.push(byte as char);
         } else {
@@ -270,25 +257,11 @@ mod tests {
         let playbook = "### backups\n### backups\n";
         let value = case.find("yes-ish").unwrap();
         vec![
-            Located::at(
-                "duplicate-item",
-                Severity::Error,
-                "playbooks/infra.md",
-                playbook,
-                12..23,
-                "item `backups` is defined twice",
-            )
-            .with_related(LocatedRelated::at("playbooks/infra.md", playbook, 0..11, "first defined here")),
-            Located::at(
-                "invalid-value",
-                Severity::Error,
-                "cases\\acme case.yaml",
-                case,
-                value..value + 7,
-                "`yes-ish` is not yes or no",
-            )
-            .with_item("backups")
-            .with_note("expected one of: yes, no"),
+            Located::at("duplicate-item", Severity::Error, "playbooks/infra.md", playbook, 12..23, "item `backups` is defined twice")
+                .with_related(LocatedRelated::at("playbooks/infra.md", playbook, 0..11, "first defined here")),
+            Located::at("invalid-value", Severity::Error, "cases\\acme case.yaml", case, value..value + 7, "`yes-ish` is not yes or no")
+                .with_item("backups")
+                .with_note("expected one of: yes, no"),
             Located::at("unparsed-condition", Severity::Hint, "playbooks/infra.md", playbook, 0..0, "hint"),
             Located::at("io-error", Severity::Error, "missing.yaml", "", 0..0, "cannot read"),
         ]
@@ -363,10 +336,8 @@ mod tests {
 
     #[test]
     fn snapshot() {
-        let text = sarif(&sample()).replace(
-            &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")),
-            "\"version\": \"[CARGO_PKG_VERSION]\"",
-        );
+        let text =
+            sarif(&sample()).replace(&format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")), "\"version\": \"[CARGO_PKG_VERSION]\"");
         insta::assert_snapshot!(text);
     }
 }
