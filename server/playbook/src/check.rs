@@ -1,11 +1,11 @@
 //! `playbook check`: find the documents, run the core on them, print the findings.
 
 use crate::render::{self, Located, LocatedRelated, Sources};
-use crate::workspace::{FsProbe, current_phase, read_text, workspace_root};
 use playbook_core::analysis::{self, BUILTIN_HANDLERS, CaseContext};
 use playbook_core::case::Case;
 use playbook_core::finding::{self, DocRef, Finding, Severity};
 use playbook_core::playbook::{self, Playbook};
+use playbook_engine::workspace::{FsProbe, current_phase, read_text, workspace_root};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;

@@ -2,7 +2,6 @@
 
 mod check;
 mod render;
-mod workspace;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -17,6 +16,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the language server over stdio.
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+        /// Write logs to this file instead of stderr (never stdout: that is the protocol).
+        #[arg(long)]
+        log_file: Option<PathBuf>,
+    },
     /// Check playbooks and working cases; exit 1 when any error is found.
     Check {
         /// Playbooks (.md), working cases (.yaml) or directories to search for both [default: .]
@@ -50,6 +58,7 @@ enum ColorChoice {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Lsp { stdio: _, log_file } => lsp(log_file),
         Command::Check { paths, format, deny_warnings, color } => {
             let format = match format {
                 OutputFormat::Human => render::Format::Human,
@@ -67,4 +76,30 @@ fn main() -> ExitCode {
             check::run(&paths, format, color, deny_warnings)
         }
     }
+}
+
+fn lsp(log_file: Option<PathBuf>) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLAYBOOK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
+    match log_file {
+        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            Ok(file) => builder.with_writer(std::sync::Mutex::new(file)).init(),
+            Err(e) => {
+                eprintln!("error: cannot open log file {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(playbook_lsp::serve(tokio::io::stdin(), tokio::io::stdout()));
+    // Do not wait for the blocking stdin reader: `exit` must end the process promptly.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::SUCCESS
 }

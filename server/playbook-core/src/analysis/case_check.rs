@@ -1,6 +1,6 @@
 //! Findings for implementers filling in a working case (product.md §4, working-case rules).
 
-use super::required::{current_phase_index, required_now};
+use super::required::{current_phase_index, progress};
 use crate::case::{AnswerState, Case};
 use crate::finding::{DocRef, Finding, Fix, Rule};
 use crate::playbook::{Item, Playbook};
@@ -141,14 +141,9 @@ fn check_answer(item: &Item, value: &crate::yaml::Node, text: &str, ctx: &CaseCo
 fn missing_answers(case: &Case, playbook: &Playbook, ctx: &CaseContext<'_>, out: &mut Vec<Finding>) {
     let phase = current_phase_index(playbook, ctx.current_phase);
     let anchor = case.answers_key.clone().or_else(|| case.playbook.as_ref().map(|p| p.key_span.clone())).unwrap_or(0..0);
-    for index in required_now(playbook, case, phase) {
+    let (_, missing) = progress(playbook, case, phase);
+    for index in missing {
         let item = &playbook.items[index];
-        let recorded = case
-            .answer_entry(&item.id)
-            .is_some_and(|e| matches!(e.state, AnswerState::Value | AnswerState::Deferred { .. } | AnswerState::Unknown));
-        if recorded {
-            continue;
-        }
         let ask = item.ask_plain().unwrap_or_default();
         let phase_name = &playbook.phases[item.phase];
         out.push(

@@ -1,5 +1,6 @@
 //! Which items are required now: the phase-aware rule of product.md §3.
 
+use crate::case::{AnswerState, Case};
 use crate::condition::{Answers, Truth};
 use crate::playbook::{Item, Playbook, RequiredRule};
 
@@ -29,4 +30,17 @@ pub fn required_now(playbook: &Playbook, answers: &dyn Answers, current_phase: u
         .filter(|(_, item)| item.phase <= current_phase && requirement(item, answers) == Truth::True)
         .map(|(i, _)| i)
         .collect()
+}
+
+/// An item counts as recorded when it has a value, or was explicitly deferred or marked
+/// unknown (null values and unknown tags do not count).
+pub fn recorded(case: &Case, id: &str) -> bool {
+    case.answer_entry(id).is_some_and(|e| matches!(e.state, AnswerState::Value | AnswerState::Deferred { .. } | AnswerState::Unknown))
+}
+
+/// The items required now, and those of them not recorded yet: both in playbook order.
+pub fn progress(playbook: &Playbook, case: &Case, current_phase: usize) -> (Vec<usize>, Vec<usize>) {
+    let required = required_now(playbook, case, current_phase);
+    let missing = required.iter().copied().filter(|&i| !recorded(case, &playbook.items[i].id)).collect();
+    (required, missing)
 }

@@ -86,8 +86,8 @@ impl FileProbe for FsProbe {
     }
 }
 
-/// Resolve `.` and `..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+/// Resolve `.` and `..` without touching the file system (relative paths from the current directory).
+pub fn normalize(path: &Path) -> PathBuf {
     let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
     let mut out = PathBuf::new();
     for part in absolute.components() {

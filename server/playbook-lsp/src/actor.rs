@@ -1,0 +1,376 @@
+//! The state actor: the one place where documents change.
+//!
+//! `didOpen`/`didChange`/`didClose` and file-watcher events are queued here strictly in arrival
+//! order (see `ordered.rs`), applied to ropes, and published as new immutable [`World`]
+//! snapshots. Requests ask for a snapshot through the same queue, so a request sent after an
+//! edit always sees it. After a short quiet period, the actor re-analyses what changed and
+//! publishes diagnostics with the document version, then reports `playbook/status` idle.
+
+use crate::diagnostics;
+use crate::status::{self, Status};
+use crate::world::{Document, Kind, World, kind_of};
+use ropey::Rope;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::{FileChangeType, FileEvent, TextDocumentContentChangeEvent, Uri};
+
+/// How long the actor waits for more keystrokes before analysing.
+pub const DEBOUNCE: Duration = Duration::from_millis(25);
+
+pub enum Msg {
+    Configure {
+        roots: Vec<PathBuf>,
+        encoding: playbook_core::span::ColumnUnit,
+        snippets: bool,
+    },
+    /// The client finished initialising: index the workspace from disk.
+    Initialized,
+    Open {
+        uri: Uri,
+        version: i32,
+        text: String,
+    },
+    Change {
+        uri: Uri,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    },
+    Close {
+        uri: Uri,
+    },
+    FilesChanged(Vec<FileEvent>),
+    Snapshot(oneshot::Sender<Arc<World>>),
+    /// The current `playbook/status`, after every message queued before it.
+    Status(oneshot::Sender<Status>),
+}
+
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Handle {
+    /// Queue a message. Never blocks, never awaits: callers stay in arrival order.
+    pub fn send(&self, msg: Msg) {
+        if self.tx.send(msg).is_err() {
+            tracing::error!("state actor is gone; message dropped");
+        }
+    }
+
+    /// A snapshot that reflects every message queued before this call.
+    pub async fn snapshot(&self) -> Arc<World> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Snapshot(tx));
+        rx.await.unwrap_or_default()
+    }
+
+    pub async fn status(&self) -> Status {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Status(tx));
+        rx.await.unwrap_or(Status { busy: false, cases: Vec::new() })
+    }
+}
+
+/// The queue and its sending side; [`start`] runs the actor on the queue.
+pub struct Queue(mpsc::UnboundedReceiver<Msg>);
+
+pub fn channel() -> (Handle, Queue) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Handle { tx }, Queue(rx))
+}
+
+/// Run the actor on a tokio task. Without a client (tests of the actor alone) nothing is published.
+pub fn start(queue: Queue, client: Option<Client>) {
+    let actor =
+        Actor { client, world: Arc::new(World::default()), ropes: HashMap::new(), dirty: BTreeSet::new(), published: HashSet::new() };
+    tokio::spawn(actor.run(queue.0));
+}
+
+struct Actor {
+    client: Option<Client>,
+    world: Arc<World>,
+    /// Open documents' text as ropes, for cheap incremental edits.
+    ropes: HashMap<Uri, Rope>,
+    /// Documents whose findings may have changed since the last publish.
+    dirty: BTreeSet<Uri>,
+    /// Documents we published non-empty diagnostics for (to clear them when a file goes away).
+    published: HashSet<Uri>,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        loop {
+            let msg = if self.dirty.is_empty() {
+                rx.recv().await
+            } else {
+                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                    Ok(msg) => msg,
+                    Err(_) => {
+                        self.analyse().await;
+                        continue;
+                    }
+                }
+            };
+            let Some(msg) = msg else { break };
+            // A panic while applying one message must not take the server down.
+            let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply(msg)));
+            match applied {
+                Ok(Some(busy)) if busy => self.status(true).await,
+                Ok(_) => {}
+                Err(_) => tracing::error!("panic while applying a document change; state kept as before"),
+            }
+        }
+    }
+
+    /// Apply one message; `Some(true)` when analysis became due (status turns busy).
+    fn apply(&mut self, msg: Msg) -> Option<bool> {
+        let was_idle = self.dirty.is_empty();
+        match msg {
+            Msg::Configure { roots, encoding, snippets } => {
+                let world = Arc::make_mut(&mut self.world);
+                world.roots = roots;
+                world.encoding = encoding;
+                world.snippets = snippets;
+            }
+            Msg::Initialized => self.index_workspace(),
+            Msg::Open { uri, version, text } => {
+                self.ropes.insert(uri.clone(), Rope::from_str(&text));
+                self.set_document(uri, Some(version), text.into());
+            }
+            Msg::Change { uri, version, changes } => {
+                let Some(rope) = self.ropes.get_mut(&uri) else {
+                    tracing::warn!("didChange for {} which is not open; ignored", uri.as_str());
+                    return None;
+                };
+                let encoding = self.world.encoding;
+                for change in changes {
+                    apply_change(rope, &change, encoding);
+                }
+                let text = rope.to_string();
+                self.set_document(uri, Some(version), text.into());
+            }
+            Msg::Close { uri } => {
+                self.ropes.remove(&uri);
+                // The file on disk is what the workspace holds now.
+                let on_disk = uri.to_file_path().and_then(|p| std::fs::read_to_string(p).ok());
+                match on_disk {
+                    Some(text) => self.set_document(uri, None, text.into()),
+                    None => self.remove_document(&uri),
+                }
+            }
+            Msg::FilesChanged(events) => {
+                for event in events {
+                    if self.ropes.contains_key(&event.uri) {
+                        continue; // The editor's buffer wins over the disk while open.
+                    }
+                    let text = (event.typ != FileChangeType::DELETED)
+                        .then(|| event.uri.to_file_path().and_then(|p| std::fs::read_to_string(p).ok()))
+                        .flatten();
+                    match text {
+                        Some(text) => self.set_document(event.uri, None, text.into()),
+                        None => self.remove_document(&event.uri),
+                    }
+                }
+            }
+            Msg::Snapshot(reply) => {
+                let _ = reply.send(self.world.clone());
+            }
+            Msg::Status(reply) => {
+                let _ = reply.send(status::compute(&self.world, !self.dirty.is_empty()));
+            }
+        }
+        Some(was_idle && !self.dirty.is_empty())
+    }
+
+    fn set_document(&mut self, uri: Uri, version: Option<i32>, text: Arc<str>) {
+        let Some(kind) = kind_of(uri.as_str(), &text) else {
+            self.remove_document(&uri);
+            return;
+        };
+        let doc = Arc::new(Document::new(uri.clone(), version, text, kind));
+        let world = Arc::make_mut(&mut self.world);
+        world.docs.insert(uri.clone(), doc.clone());
+        self.mark_dirty(&doc);
+        // A case may now name a playbook we have not read yet.
+        if kind == Kind::Case {
+            self.load_playbook_of(&doc);
+        }
+    }
+
+    fn remove_document(&mut self, uri: &Uri) {
+        // Cases that used a removed playbook must be re-checked: find them first.
+        if let Some(doc) = self.world.docs.get(uri).cloned() {
+            self.mark_dirty(&doc);
+            Arc::make_mut(&mut self.world).docs.remove(uri);
+        }
+    }
+
+    /// The document and everything whose findings depend on it.
+    fn mark_dirty(&mut self, doc: &Document) {
+        self.dirty.insert(doc.uri.clone());
+        if doc.kind == Kind::Playbook {
+            for case in self.world.cases_using(&doc.uri) {
+                self.dirty.insert(case.uri.clone());
+            }
+        }
+    }
+
+    fn load_playbook_of(&mut self, case_doc: &Document) {
+        let Some(uri) = self.world.playbook_uri_for(case_doc, &case_doc.case()) else { return };
+        if self.world.docs.contains_key(&uri) {
+            return;
+        }
+        if let Some(text) = uri.to_file_path().and_then(|p| std::fs::read_to_string(p).ok()) {
+            let doc = Arc::new(Document::new(uri.clone(), None, text.into(), Kind::Playbook));
+            Arc::make_mut(&mut self.world).docs.insert(uri, doc);
+        }
+    }
+
+    /// Read every playbook and case under the workspace roots, so references, rename and
+    /// diagnostics cover files that are not open.
+    fn index_workspace(&mut self) {
+        let roots = self.world.roots.clone();
+        for root in roots {
+            let walker = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
+                let name = e.file_name().to_string_lossy();
+                e.depth() == 0 || !(name.starts_with('.') || name == "node_modules" || name == "target")
+            });
+            for entry in walker.filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
+                let path = entry.path();
+                let Some(uri) = Uri::from_file_path(path) else { continue };
+                if self.ropes.contains_key(&uri) {
+                    continue;
+                }
+                let name = path.to_string_lossy();
+                let plausible = [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| name.to_ascii_lowercase().ends_with(ext));
+                if !plausible || entry.metadata().map(|m| m.len()).unwrap_or(0) > playbook_engine::workspace::MAX_DOCUMENT_BYTES {
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(path) else { continue };
+                // In the workspace scan, Markdown counts only when it has phases.
+                let is_playbook = name.ends_with(".md") && text.lines().any(|l| l.starts_with("## Phase "));
+                if kind_of(&name, &text) == Some(Kind::Case) || is_playbook {
+                    self.set_document(uri, None, text.into());
+                }
+            }
+        }
+    }
+
+    async fn analyse(&mut self) {
+        let world = self.world.clone();
+        let dirty = std::mem::take(&mut self.dirty);
+        for uri in dirty {
+            match world.docs.get(&uri).cloned() {
+                Some(doc) => {
+                    let published = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| diagnostics::for_document(&world, &doc)));
+                    match published {
+                        Ok(params) => {
+                            if params.diagnostics.is_empty() {
+                                self.published.remove(&uri);
+                            } else {
+                                self.published.insert(uri.clone());
+                            }
+                            if let Some(client) = &self.client {
+                                client.publish_diagnostics(params.uri, params.diagnostics, params.version).await;
+                            }
+                        }
+                        Err(_) => tracing::error!("panic while analysing {}; its diagnostics are unchanged", uri.as_str()),
+                    }
+                }
+                None => {
+                    if let (true, Some(client)) = (self.published.remove(&uri), &self.client) {
+                        client.publish_diagnostics(uri, Vec::new(), None).await;
+                    }
+                }
+            }
+        }
+        self.status(false).await;
+    }
+
+    async fn status(&self, busy: bool) {
+        if let Some(client) = &self.client {
+            let status: Status = status::compute(&self.world, busy);
+            client.send_notification::<status::StatusNotification>(status).await;
+        }
+    }
+}
+
+/// Apply one content change to a rope. Ranges are in the negotiated encoding and clamped to
+/// the document; a change without a range replaces everything.
+pub fn apply_change(rope: &mut Rope, change: &TextDocumentContentChangeEvent, encoding: playbook_core::span::ColumnUnit) {
+    let Some(range) = change.range else {
+        *rope = Rope::from_str(&change.text);
+        return;
+    };
+    let start = char_index(rope, range.start, encoding);
+    let end = char_index(rope, range.end, encoding).max(start);
+    rope.remove(start..end);
+    rope.insert(start, &change.text);
+}
+
+/// An LSP position as a char index into the rope, clamped to the line and the document.
+fn char_index(rope: &Rope, pos: tower_lsp_server::ls_types::Position, encoding: playbook_core::span::ColumnUnit) -> usize {
+    use playbook_core::span::ColumnUnit;
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_chars();
+    }
+    let line_start = rope.line_to_char(line);
+    let line_slice = rope.line(line);
+    // The line's length without its line break.
+    let mut line_chars = line_slice.len_chars();
+    while line_chars > 0 && matches!(line_slice.char(line_chars - 1), '\n' | '\r') {
+        line_chars -= 1;
+    }
+    let col = pos.character as usize;
+    let mut units = 0usize;
+    for (i, ch) in line_slice.chars().take(line_chars).enumerate() {
+        if units >= col {
+            return line_start + i;
+        }
+        units += match encoding {
+            ColumnUnit::Utf16 => ch.len_utf16(),
+            ColumnUnit::Utf8 => ch.len_utf8(),
+            ColumnUnit::Chars => 1,
+        };
+        if units > col {
+            return line_start + i;
+        }
+    }
+    line_start + line_chars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use playbook_core::span::ColumnUnit;
+    use tower_lsp_server::ls_types::{Position, Range};
+
+    fn change(l1: u32, c1: u32, l2: u32, c2: u32, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range { start: Position { line: l1, character: c1 }, end: Position { line: l2, character: c2 } }),
+            range_length: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn edits_count_columns_in_the_negotiated_encoding() {
+        let mut rope = Rope::from_str("a👋b\nሰላም\n");
+        apply_change(&mut rope, &change(0, 3, 0, 4, "B"), ColumnUnit::Utf16);
+        assert_eq!(rope.to_string(), "a👋B\nሰላም\n");
+        apply_change(&mut rope, &change(1, 3, 1, 6, ""), ColumnUnit::Utf8);
+        assert_eq!(rope.to_string(), "a👋B\nሰም\n");
+        // Past the end of a line or the document: clamped, never a panic.
+        apply_change(&mut rope, &change(0, 99, 0, 99, "!"), ColumnUnit::Utf16);
+        apply_change(&mut rope, &change(9, 0, 9, 5, "?"), ColumnUnit::Utf16);
+        assert_eq!(rope.to_string(), "a👋B!\nሰም\n?");
+        // Reversed ranges are treated as empty at their start.
+        apply_change(&mut rope, &change(1, 2, 1, 0, "x"), ColumnUnit::Utf16);
+        assert_eq!(rope.to_string(), "a👋B!\nሰምx\n?");
+    }
+}

@@ -1,0 +1,241 @@
+//! The playbook language server: the core's analysis served over LSP.
+//!
+//! Documents live in one state actor (`actor.rs`) that applies edits strictly in arrival order
+//! (`ordered.rs`) and hands immutable snapshots (`world.rs`) to request handlers; each feature
+//! is a pure function in `features/`. A panic in a handler becomes an error response and one
+//! `window/showMessage`; the server keeps serving.
+
+pub mod actor;
+pub mod diagnostics;
+pub mod features;
+pub mod locate;
+pub mod ordered;
+pub mod status;
+pub mod world;
+
+use actor::{Handle, Msg};
+use features::*;
+use playbook_core::span::ColumnUnit;
+use std::path::PathBuf;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+pub struct Backend {
+    client: Client,
+    actor: Handle,
+}
+
+/// Serve LSP over the given streams until the client says `exit` (or closes the input).
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
+    let (actor, queue) = actor::channel();
+    let handle = actor.clone();
+    let (service, socket) = LspService::build(move |client| {
+        actor::start(queue, Some(client.clone()));
+        Backend { client, actor: handle }
+    })
+    .custom_method("playbook/status", Backend::status_request)
+    .finish();
+    let service = ordered::Ordered { inner: service, actor };
+    Server::new(input, output, socket).serve(service).await;
+}
+
+impl Backend {
+    async fn status_request(&self) -> Result<status::Status> {
+        Ok(self.actor.status().await)
+    }
+
+    /// Run a feature on a fresh snapshot; a panic becomes an error response and a message.
+    async fn run<T>(&self, feature: &'static str, f: impl FnOnce(&world::World) -> T) -> Result<T> {
+        let world = self.actor.snapshot().await;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&world))) {
+            Ok(value) => Ok(value),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!("panic in {feature}: {what}");
+                self.client
+                    .show_message(MessageType::ERROR, format!("playbook: internal error in {feature} ({what}); the server keeps running"))
+                    .await;
+                Err(Error { code: ErrorCode::InternalError, message: format!("internal error in {feature}").into(), data: None })
+            }
+        }
+    }
+}
+
+fn invalid_params(message: String) -> Error {
+    Error { code: ErrorCode::InvalidParams, message: message.into(), data: None }
+}
+
+/// UTF-8 when the client offers it (cheaper for us), else the protocol's default UTF-16.
+fn negotiate_encoding(params: &InitializeParams) -> ColumnUnit {
+    let offered = params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_ref());
+    if offered.is_some_and(|e| e.contains(&PositionEncodingKind::UTF8)) { ColumnUnit::Utf8 } else { ColumnUnit::Utf16 }
+}
+
+fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
+    let folders = params.workspace_folders.iter().flatten().filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()));
+    #[allow(deprecated, reason = "older clients send only rootUri")]
+    let root_uri = params.root_uri.as_ref().and_then(|u| u.to_file_path().map(|p| p.into_owned()));
+    let mut roots: Vec<PathBuf> = folders.collect();
+    if roots.is_empty() {
+        roots.extend(root_uri);
+    }
+    roots.into_iter().map(|r| r.canonicalize().unwrap_or(r)).collect()
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let encoding = negotiate_encoding(&params);
+        let snippets = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .and_then(|t| t.completion.as_ref())
+            .and_then(|c| c.completion_item.as_ref())
+            .and_then(|i| i.snippet_support)
+            .unwrap_or(false);
+        self.actor.send(Msg::Configure { roots: workspace_roots(&params), encoding, snippets });
+        let position_encoding = Some(if encoding == ColumnUnit::Utf8 { PositionEncodingKind::UTF8 } else { PositionEncodingKind::UTF16 });
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo { name: "playbook".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+            capabilities: ServerCapabilities {
+                position_encoding,
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..Default::default()
+                })),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![":".into(), " ".into()]),
+                    ..Default::default()
+                }),
+                definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::SOURCE]),
+                    ..Default::default()
+                })),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: commands::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.actor.send(Msg::Initialized);
+        // Follow files that are not open; clients without dynamic registration just won't tell us.
+        let watchers = ["**/*.md", "**/*.markdown", "**/*.yaml", "**/*.yml", "**/.playbook/state.json"]
+            .iter()
+            .map(|glob| FileSystemWatcher { glob_pattern: GlobPattern::String(glob.to_string()), kind: None })
+            .collect();
+        let registration = Registration {
+            id: "playbook-watch".into(),
+            method: "workspace/didChangeWatchedFiles".into(),
+            register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
+        };
+        let client = self.client.clone();
+        // A request to the client must not block this notification handler (deadlock pitfall).
+        tokio::spawn(async move {
+            if let Err(e) = client.register_capability(vec![registration]).await {
+                tracing::debug!("client did not accept file watchers: {e}");
+            }
+        });
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    // Document sync is intercepted by `ordered::Ordered`; these only run if a message reaches
+    // the service some other way, and then go through the same queue.
+    async fn did_open(&self, p: DidOpenTextDocumentParams) {
+        self.actor.send(Msg::Open { uri: p.text_document.uri, version: p.text_document.version, text: p.text_document.text });
+    }
+
+    async fn did_change(&self, p: DidChangeTextDocumentParams) {
+        self.actor.send(Msg::Change { uri: p.text_document.uri, version: p.text_document.version, changes: p.content_changes });
+    }
+
+    async fn did_close(&self, p: DidCloseTextDocumentParams) {
+        self.actor.send(Msg::Close { uri: p.text_document.uri });
+    }
+
+    async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
+        self.actor.send(Msg::FilesChanged(p.changes));
+    }
+
+    async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
+        self.run("hover", |w| hover::hover(w, &p)).await
+    }
+
+    async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {
+        self.run("completion", |w| completion::completion(w, &p)).await
+    }
+
+    async fn goto_definition(&self, p: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+        self.run("definition", |w| definition::definition(w, &p)).await
+    }
+
+    async fn references(&self, p: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        self.run("references", |w| references::references(w, &p)).await
+    }
+
+    async fn prepare_rename(&self, p: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
+        self.run("prepareRename", |w| rename::prepare_rename(w, &p)).await?.map_err(invalid_params)
+    }
+
+    async fn rename(&self, p: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        self.run("rename", |w| rename::rename(w, &p)).await?.map_err(invalid_params)
+    }
+
+    async fn document_symbol(&self, p: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
+        self.run("documentSymbol", |w| symbols::document_symbols(w, &p)).await
+    }
+
+    async fn symbol(&self, p: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
+        self.run("workspaceSymbol", |w| symbols::workspace_symbols(w, &p)).await
+    }
+
+    async fn folding_range(&self, p: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.run("foldingRange", |w| folding::folding_ranges(w, &p)).await
+    }
+
+    async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        self.run("codeAction", |w| code_action::code_actions(w, &p)).await
+    }
+
+    async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        let edit = self.run("executeCommand", |w| commands::execute(w, &p)).await?.map_err(invalid_params)?;
+        if let Some(edit) = edit {
+            // The server never writes files: it asks the client to apply the edit.
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.apply_edit(edit).await {
+                    tracing::warn!("client refused the edit: {e}");
+                }
+            });
+        }
+        Ok(None)
+    }
+}

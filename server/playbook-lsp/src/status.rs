@@ -1,0 +1,72 @@
+//! `playbook/status`: busy/idle and, per case, the phase and answered/required counts, so
+//! status bars and tests can wait for analysis instead of sleeping.
+
+use crate::world::{Kind, World};
+use playbook_core::analysis::required::{current_phase_index, progress};
+use serde::{Deserialize, Serialize};
+use tower_lsp_server::ls_types::notification::Notification;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Analysis is pending or running.
+    pub busy: bool,
+    pub cases: Vec<CaseStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseStatus {
+    pub uri: String,
+    pub phase: Option<u32>,
+    pub phase_name: Option<String>,
+    /// Items required now that are recorded (answered, deferred or unknown).
+    pub answered: usize,
+    /// Items required now.
+    pub required: usize,
+    /// Ids of required items with no answer, in playbook order.
+    pub missing: Vec<String>,
+}
+
+pub enum StatusNotification {}
+
+impl Notification for StatusNotification {
+    type Params = Status;
+    const METHOD: &'static str = "playbook/status";
+}
+
+pub fn compute(world: &World, busy: bool) -> Status {
+    let mut cases: Vec<CaseStatus> = world
+        .docs
+        .values()
+        .filter(|d| d.kind == Kind::Case)
+        .map(|doc| {
+            let view = world.case_view(doc);
+            let Some(pb_doc) = view.playbook_doc else {
+                return CaseStatus {
+                    uri: doc.uri.as_str().to_string(),
+                    phase: None,
+                    phase_name: None,
+                    answered: 0,
+                    required: 0,
+                    missing: vec![],
+                };
+            };
+            let playbook = pb_doc.playbook();
+            let phase = current_phase_index(&playbook, world.current_phase(doc));
+            let (required, missing) = progress(&playbook, &view.case, phase);
+            let missing: Vec<String> = missing.iter().map(|&i| playbook.items[i].id.clone()).collect();
+            let p = playbook.phases.get(phase);
+            CaseStatus {
+                uri: doc.uri.as_str().to_string(),
+                phase: p.map(|p| p.number),
+                phase_name: p.map(|p| p.name.text.clone()),
+                answered: required.len() - missing.len(),
+                required: required.len(),
+                missing,
+            }
+        })
+        .collect();
+    cases.sort_by(|a, b| a.uri.cmp(&b.uri));
+    Status { busy, cases }
+}

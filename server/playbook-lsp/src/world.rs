@@ -1,0 +1,200 @@
+//! The world as request handlers see it: an immutable snapshot of every known document with
+//! its parsed model, plus position conversion at the edge.
+//!
+//! The state actor owns the mutable side and hands out `Arc<World>` snapshots; a snapshot is
+//! never changed after it is handed out, so handlers can take their time without locks.
+
+use playbook_core::analysis::{self, BUILTIN_HANDLERS, CaseContext};
+use playbook_core::case::Case;
+use playbook_core::finding::Finding;
+use playbook_core::playbook::{self, Playbook};
+use playbook_core::span::{ColumnUnit, LineCol, LineIndex, Span};
+use playbook_core::state::parse_state;
+use playbook_engine::workspace::{FsProbe, normalize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use tower_lsp_server::ls_types::{Position, Range, Uri};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Playbook,
+    Case,
+}
+
+/// One version of one document. Models are parsed lazily, once per version.
+#[derive(Debug)]
+pub struct Document {
+    pub uri: Uri,
+    pub path: Option<PathBuf>,
+    /// The client's version while the document is open; `None` for files read from disk.
+    pub version: Option<i32>,
+    pub text: Arc<str>,
+    pub kind: Kind,
+    line_index: OnceLock<LineIndex>,
+    playbook: OnceLock<Arc<Playbook>>,
+    case: OnceLock<Arc<Case>>,
+}
+
+impl Document {
+    pub fn new(uri: Uri, version: Option<i32>, text: Arc<str>, kind: Kind) -> Self {
+        let path = uri.to_file_path().map(|p| p.into_owned());
+        Document { uri, path, version, text, kind, line_index: OnceLock::new(), playbook: OnceLock::new(), case: OnceLock::new() }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.version.is_some()
+    }
+
+    pub fn line_index(&self) -> &LineIndex {
+        self.line_index.get_or_init(|| LineIndex::new(&self.text))
+    }
+
+    pub fn playbook(&self) -> Arc<Playbook> {
+        self.playbook.get_or_init(|| Arc::new(playbook::parse(&self.text))).clone()
+    }
+
+    pub fn case(&self) -> Arc<Case> {
+        self.case.get_or_init(|| Arc::new(Case::parse(&self.text))).clone()
+    }
+}
+
+/// What kind of document a file is, by name and (for YAML) content.
+pub fn kind_of(path_or_uri: &str, text: &str) -> Option<Kind> {
+    let lower = path_or_uri.to_ascii_lowercase();
+    if lower.ends_with(".md") || lower.ends_with(".markdown") {
+        return Some(Kind::Playbook);
+    }
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        let named = lower.rsplit('/').next().is_some_and(|n| n.starts_with("working_case"));
+        let has_key = text.lines().any(|l| l.trim_start_matches('\u{feff}').starts_with("playbook:"));
+        return (named || has_key).then_some(Kind::Case);
+    }
+    None
+}
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub docs: HashMap<Uri, Arc<Document>>,
+    pub roots: Vec<PathBuf>,
+    pub encoding: ColumnUnit,
+    /// The client accepts snippet completions and snippet edits.
+    pub snippets: bool,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World { docs: HashMap::new(), roots: Vec::new(), encoding: ColumnUnit::Utf16, snippets: false }
+    }
+}
+
+/// A case with the playbook it names, both resolved.
+pub struct CaseView {
+    pub case_doc: Arc<Document>,
+    pub case: Arc<Case>,
+    pub playbook_doc: Option<Arc<Document>>,
+    /// Why the playbook could not be found, when it could not.
+    pub playbook_error: Option<String>,
+}
+
+impl World {
+    pub fn get(&self, uri: &Uri) -> Option<&Arc<Document>> {
+        self.docs.get(uri)
+    }
+
+    /// Convert a byte span of `doc` to an LSP range in the negotiated encoding.
+    pub fn range(&self, doc: &Document, span: &Span) -> Range {
+        let index = doc.line_index();
+        Range { start: self.position(doc, index, span.start), end: self.position(doc, index, span.end) }
+    }
+
+    fn position(&self, doc: &Document, index: &LineIndex, offset: usize) -> Position {
+        let lc = index.line_col(&doc.text, offset, self.encoding);
+        Position { line: lc.line, character: lc.col }
+    }
+
+    /// Convert an LSP position to a byte offset of `doc` (clamped to the text).
+    pub fn offset(&self, doc: &Document, position: Position) -> usize {
+        doc.line_index().offset(&doc.text, LineCol { line: position.line, col: position.character }, self.encoding)
+    }
+
+    /// The document a case names in `playbook:`, resolved relative to the case.
+    pub fn playbook_uri_for(&self, case_doc: &Document, case: &Case) -> Option<Uri> {
+        let target = case.playbook.as_ref().filter(|r| !r.path.is_empty())?;
+        let dir = case_doc.path.as_ref()?.parent()?;
+        Uri::from_file_path(normalize(&dir.join(&target.path)))
+    }
+
+    pub fn case_view(&self, case_doc: &Arc<Document>) -> CaseView {
+        let case = case_doc.case();
+        let (playbook_doc, playbook_error) = match self.playbook_uri_for(case_doc, &case) {
+            None => (None, None),
+            Some(uri) => match self.docs.get(&uri) {
+                Some(doc) if !doc.playbook().phases.is_empty() => (Some(doc.clone()), None),
+                Some(_) => (None, Some("it has no `## Phase <n>: <Name>` headings, so it is not a playbook".to_string())),
+                None => (None, Some("no such file".to_string())),
+            },
+        };
+        CaseView { case_doc: case_doc.clone(), case, playbook_doc, playbook_error }
+    }
+
+    /// Every case document (open or on disk) whose `playbook:` names `playbook_uri`.
+    pub fn cases_using(&self, playbook_uri: &Uri) -> Vec<Arc<Document>> {
+        let mut cases: Vec<Arc<Document>> = self
+            .docs
+            .values()
+            .filter(|d| d.kind == Kind::Case && self.playbook_uri_for(d, &d.case()).as_ref() == Some(playbook_uri))
+            .cloned()
+            .collect();
+        cases.sort_by(|a, b| a.uri.as_str().cmp(b.uri.as_str()));
+        cases
+    }
+
+    /// The workspace a file belongs to: the root that contains it, else its folder.
+    pub fn root_of(&self, path: &Path) -> PathBuf {
+        self.roots
+            .iter()
+            .filter(|r| path.starts_with(r))
+            .max_by_key(|r| r.as_os_str().len())
+            .cloned()
+            .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default())
+    }
+
+    /// The current phase number from `.playbook/state.json` next to the case.
+    pub fn current_phase(&self, case_doc: &Document) -> Option<u32> {
+        let dir = case_doc.path.as_ref()?.parent()?;
+        let text = std::fs::read_to_string(dir.join(".playbook").join("state.json")).ok()?;
+        parse_state(&text).ok()?.current_phase
+    }
+
+    /// Findings for a case (against its playbook) or a playbook.
+    pub fn findings(&self, doc: &Arc<Document>) -> Vec<Finding> {
+        match doc.kind {
+            Kind::Playbook => analysis::lint_playbook(&doc.playbook(), &BUILTIN_HANDLERS),
+            Kind::Case => {
+                let view = self.case_view(doc);
+                if view.case.syntax_error.is_some() {
+                    return analysis::structural(&view.case);
+                }
+                match &view.playbook_doc {
+                    Some(pb) => {
+                        let probe = self.file_probe(doc);
+                        let ctx = CaseContext { current_phase: self.current_phase(doc), files: &probe };
+                        analysis::check_case(&view.case, &doc.text, &pb.playbook(), &ctx)
+                    }
+                    None => {
+                        let mut found = analysis::structural(&view.case);
+                        let reason = view.playbook_error.as_deref().unwrap_or("no path given");
+                        found.push(analysis::playbook_not_found(&view.case, reason));
+                        found
+                    }
+                }
+            }
+        }
+    }
+
+    fn file_probe(&self, case_doc: &Document) -> FsProbe {
+        let case_dir = case_doc.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+        FsProbe { root: self.root_of(&case_dir.join("x")), case_dir }
+    }
+}
