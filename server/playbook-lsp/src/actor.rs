@@ -15,11 +15,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::{FileChangeType, FileEvent, TextDocumentContentChangeEvent, Uri};
 
 /// How long the actor waits for more keystrokes before analysing.
 pub const DEBOUNCE: Duration = Duration::from_millis(25);
+/// Continuous typing still gets diagnostics this often.
+pub const MAX_DELAY: Duration = Duration::from_millis(250);
 
 pub enum Msg {
     Configure {
@@ -71,7 +74,7 @@ impl Handle {
     pub async fn status(&self) -> Status {
         let (tx, rx) = oneshot::channel();
         self.send(Msg::Status(tx));
-        rx.await.unwrap_or(Status { busy: false, cases: Vec::new() })
+        rx.await.unwrap_or(Status { busy: false, generation: 0, cases: Vec::new() })
     }
 }
 
@@ -85,8 +88,15 @@ pub fn channel() -> (Handle, Queue) {
 
 /// Run the actor on a tokio task. Without a client (tests of the actor alone) nothing is published.
 pub fn start(queue: Queue, client: Option<Client>) {
-    let actor =
-        Actor { client, world: Arc::new(World::default()), ropes: HashMap::new(), dirty: BTreeSet::new(), published: HashSet::new() };
+    let actor = Actor {
+        client,
+        world: Arc::new(World::default()),
+        ropes: HashMap::new(),
+        dirty: BTreeSet::new(),
+        published: HashSet::new(),
+        generation: 0,
+        deadline: None,
+    };
     tokio::spawn(actor.run(queue.0));
 }
 
@@ -99,21 +109,25 @@ struct Actor {
     dirty: BTreeSet<Uri>,
     /// Documents we published non-empty diagnostics for (to clear them when a file goes away).
     published: HashSet<Uri>,
+    /// Document changes applied so far (see [`Status::generation`]).
+    generation: u64,
+    /// When pending analysis runs: pushed back by each edit (debounce), never past the cap.
+    deadline: Option<(Instant, Instant)>,
 }
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
         loop {
-            let msg = if self.dirty.is_empty() {
-                rx.recv().await
-            } else {
-                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+            let msg = match self.deadline {
+                None => rx.recv().await,
+                Some((due, _)) => match tokio::time::timeout_at(due, rx.recv()).await {
                     Ok(msg) => msg,
                     Err(_) => {
+                        self.deadline = None;
                         self.analyse().await;
                         continue;
                     }
-                }
+                },
             };
             let Some(msg) = msg else { break };
             // A panic while applying one message must not take the server down.
@@ -129,6 +143,12 @@ impl Actor {
     /// Apply one message; `Some(true)` when analysis became due (status turns busy).
     fn apply(&mut self, msg: Msg) -> Option<bool> {
         let was_idle = self.dirty.is_empty();
+        if matches!(msg, Msg::Open { .. } | Msg::Change { .. } | Msg::Close { .. } | Msg::FilesChanged(_) | Msg::Initialized) {
+            self.generation += 1;
+            let now = Instant::now();
+            let cap = self.deadline.map_or(now + MAX_DELAY, |(_, cap)| cap);
+            self.deadline = Some(((now + DEBOUNCE).min(cap), cap));
+        }
         match msg {
             Msg::Configure { roots, encoding, snippets } => {
                 let world = Arc::make_mut(&mut self.world);
@@ -180,7 +200,7 @@ impl Actor {
                 let _ = reply.send(self.world.clone());
             }
             Msg::Status(reply) => {
-                let _ = reply.send(status::compute(&self.world, !self.dirty.is_empty()));
+                let _ = reply.send(status::compute(&self.world, !self.dirty.is_empty(), self.generation));
             }
         }
         Some(was_idle && !self.dirty.is_empty())
@@ -293,7 +313,7 @@ impl Actor {
 
     async fn status(&self, busy: bool) {
         if let Some(client) = &self.client {
-            let status: Status = status::compute(&self.world, busy);
+            let status: Status = status::compute(&self.world, busy, self.generation);
             client.send_notification::<status::StatusNotification>(status).await;
         }
     }

@@ -11,6 +11,11 @@ use tower_lsp_server::ls_types::notification::Notification;
 pub struct Status {
     /// Analysis is pending or running.
     pub busy: bool,
+    /// How many document changes the server has applied. An idle status with generation `g`
+    /// means every change up to `g` is analysed and its diagnostics are published: a client
+    /// that asks `playbook/status` after an edit waits for an idle notification with at least
+    /// the generation the request returned.
+    pub generation: u64,
     pub cases: Vec<CaseStatus>,
 }
 
@@ -35,7 +40,7 @@ impl Notification for StatusNotification {
     const METHOD: &'static str = "playbook/status";
 }
 
-pub fn compute(world: &World, busy: bool) -> Status {
+pub fn compute(world: &World, busy: bool, generation: u64) -> Status {
     let mut cases: Vec<CaseStatus> = world
         .docs
         .values()
@@ -68,5 +73,5 @@ pub fn compute(world: &World, busy: bool) -> Status {
         })
         .collect();
     cases.sort_by(|a, b| a.uri.cmp(&b.uri));
-    Status { busy, cases }
+    Status { busy, generation, cases }
 }

@@ -1,0 +1,65 @@
+//! Diagnostics over the in-process harness: published with versions, kept in step with edits.
+
+mod common;
+use common::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_the_demo_case_publishes_clean_diagnostics_with_its_version() {
+    let root = workspace("diag-clean");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    let uri = client.open("fixtures/demo/working_case.yaml").await;
+    client.wait_idle().await;
+    let published = client.diagnostics(&uri).expect("diagnostics for the case");
+    assert_eq!(published["version"], 1);
+    assert_eq!(published["diagnostics"], json!([]));
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_answer_reports_it_missing_and_restoring_clears_it() {
+    let root = workspace("diag-missing");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    let text = std::fs::read_to_string(root.join("fixtures/demo/working_case.yaml")).unwrap();
+    let uri = client.open("fixtures/demo/working_case.yaml").await;
+    let (line, _) = find(&text, "  country:");
+    let removed = text.lines().nth(line as usize).unwrap().to_string() + "\n";
+    let range = json!({ "start": position(line, 0), "end": position(line + 1, 0) });
+    let version = client.change(&uri, json!([{ "range": range, "text": "" }])).await;
+    client.wait_idle().await;
+    let published = client.diagnostics(&uri).unwrap();
+    assert_eq!(published["version"], version);
+    let codes = client.codes(&uri);
+    assert_eq!(codes.len(), 1, "{published}");
+    assert_eq!(codes[0].0, "missing-answer");
+    let message = published["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("`country`"), "{message}");
+    // The related location is the item's heading in the playbook.
+    let related = &published["diagnostics"][0]["relatedInformation"][0]["location"];
+    assert!(related["uri"].as_str().unwrap().ends_with("playbooks/registry.md"));
+    let insert = json!({ "start": position(line, 0), "end": position(line, 0) });
+    client.change(&uri, json!([{ "range": insert, "text": removed }])).await;
+    client.wait_idle().await;
+    assert_eq!(client.codes(&uri), vec![]);
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_playbook_rechecks_the_cases_that_use_it() {
+    let root = workspace("diag-playbook");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    let case_uri = client.open("fixtures/demo/working_case.yaml").await;
+    let pb_text = std::fs::read_to_string(root.join("playbooks/registry.md")).unwrap();
+    let pb_uri = client.open("playbooks/registry.md").await;
+    client.wait_idle().await;
+    assert_eq!(client.codes(&case_uri), vec![]);
+    // Rename the heading of an answered item: the case key becomes unknown, the new id missing.
+    let (line, col) = find(&pb_text, "#### country");
+    let range = json!({ "start": position(line, col + 5), "end": position(line, col + 12) });
+    client.change(&pb_uri, json!([{ "range": range, "text": "nation" }])).await;
+    client.wait_idle().await;
+    let mut codes: Vec<String> = client.codes(&case_uri).into_iter().map(|c| c.0).collect();
+    codes.sort();
+    assert!(codes.contains(&"unknown-item".to_string()) && codes.contains(&"missing-answer".to_string()), "{codes:?}");
+    client.shutdown().await;
+}
