@@ -2,7 +2,8 @@
 //!
 //! A document can have thousands of ids and hundreds of unknown names, so candidates are
 //! prepared once ([`Suggester`]) and most are ruled out by two cheap lower bounds on the edit
-//! distance (length difference, character-histogram difference) before the real comparison.
+//! distance (length difference, character-histogram difference) before the real comparison
+//! (optimal string alignment: insertions, deletions, substitutions, adjacent transpositions).
 
 /// Candidates prepared for repeated look-ups.
 pub struct Suggester<'a> {
@@ -19,6 +20,9 @@ struct Candidate<'a> {
 }
 
 const BINS: usize = 64;
+
+/// The most edits a suggestion may be away from the word.
+pub const MAX_EDITS: usize = 4;
 
 fn histogram(s: &str) -> [u16; BINS] {
     let mut h = [0u16; BINS];
@@ -41,8 +45,9 @@ impl<'a> Suggester<'a> {
         Suggester { candidates, memo: Default::default() }
     }
 
-    /// The candidate closest to `word`, when it is close enough to be a plausible typo
-    /// (at most a third of the longer word's characters differ, at least one may).
+    /// The candidate closest to `word`, when it is close enough to be a plausible typo: at
+    /// most a third of the longer word's characters differ (at least one may, at most
+    /// [`MAX_EDITS`]; beyond that a suggestion is a guess, and the cap keeps look-ups cheap).
     pub fn closest(&self, word: &str) -> Option<&'a str> {
         if let Some(known) = self.memo.borrow().get(word) {
             return *known;
@@ -58,7 +63,7 @@ impl<'a> Suggester<'a> {
         let word_histogram = histogram(&word_lower);
         let mut best: Option<(&'a str, usize)> = None;
         for c in &self.candidates {
-            let budget = (word_len.max(c.len) / 3).max(1);
+            let budget = (word_len.max(c.len) / 3).clamp(1, MAX_EDITS);
             let limit = best.map_or(budget, |(_, d)| budget.min(d.saturating_sub(1)));
             // Each edit changes the length by at most one and the histogram by at most two.
             if word_len.abs_diff(c.len) > limit {
@@ -68,7 +73,7 @@ impl<'a> Suggester<'a> {
             if l1.div_ceil(2) > limit {
                 continue;
             }
-            let distance = strsim::damerau_levenshtein(&word_lower, &c.lower);
+            let distance = strsim::osa_distance(&word_lower, &c.lower);
             if distance <= limit {
                 best = Some((c.text, distance));
             }
