@@ -30,9 +30,14 @@ pub enum ColumnUnit {
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
+        // Lines end at "\n", "\r\n" or a lone "\r": the three line endings of LSP, CommonMark and YAML.
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        // A lone '\r' is not a line break for Markdown or YAML readers we use; "\r\n" ends on '\n'.
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                line_starts.push(i + 1);
+            }
+        }
         LineIndex { line_starts, len: text.len() }
     }
 
@@ -124,6 +129,18 @@ mod tests {
             let pos = index.line_col(text, x, unit);
             assert_eq!(index.offset(text, pos, unit), x);
         }
+    }
+
+    #[test]
+    fn every_lsp_line_ending_counts() {
+        let text = "a\nb\r\nc\rd";
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_count(), 4);
+        let d = text.find('d').unwrap();
+        assert_eq!(index.line_col(text, d, ColumnUnit::Utf16), LineCol { line: 3, col: 0 });
+        // The end of a line is before its line ending, whichever it is.
+        assert_eq!(index.offset(text, LineCol { line: 1, col: 9 }, ColumnUnit::Utf16), text.find("\r\n").unwrap());
+        assert_eq!(index.offset(text, LineCol { line: 2, col: 9 }, ColumnUnit::Utf16), text.find("c").unwrap() + 1);
     }
 
     #[test]

@@ -145,3 +145,24 @@ fn model_snapshot_captures_every_field_of_every_item() {
     }
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn element_spans_nest_and_never_overlap_their_neighbours() {
+    let text = real_playbook_text();
+    let pb = playbook::parse(&text);
+    let headed: Vec<_> = pb.items.iter().filter(|i| i.origin == Origin::Heading).collect();
+    for pair in headed.windows(2) {
+        assert!(pair[0].span.end <= pair[1].heading.start, "`{}` runs into `{}`", pair[0].id, pair[1].id);
+        assert!(!text[pair[0].span.clone()].contains("\n**"), "`{}` swallows a block heading", pair[0].id);
+    }
+    for pair in pb.activities.windows(2) {
+        assert!(pair[0].span.end <= pair[1].heading.start, "`{}` runs into `{}`", pair[0].name.text, pair[1].name.text);
+    }
+    for phase in &pb.phases {
+        assert!(!text[phase.span.clone()].trim_end().ends_with("***"), "phase {} ends with the thematic break", phase.number);
+        for &i in &phase.items {
+            let item = &pb.items[i];
+            assert!(phase.span.start <= item.span.start && item.span.end <= phase.span.end, "`{}` outside its phase", item.id);
+        }
+    }
+}

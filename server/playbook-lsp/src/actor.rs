@@ -29,6 +29,7 @@ pub enum Msg {
         roots: Vec<PathBuf>,
         encoding: playbook_core::span::ColumnUnit,
         snippets: bool,
+        document_changes: bool,
     },
     /// The client finished initialising: index the workspace from disk.
     Initialized,
@@ -150,11 +151,12 @@ impl Actor {
             self.deadline = Some(((now + DEBOUNCE).min(cap), cap));
         }
         match msg {
-            Msg::Configure { roots, encoding, snippets } => {
+            Msg::Configure { roots, encoding, snippets, document_changes } => {
                 let world = Arc::make_mut(&mut self.world);
                 world.roots = roots;
                 world.encoding = encoding;
                 world.snippets = snippets;
+                world.document_changes = document_changes;
             }
             Msg::Initialized => self.index_workspace(),
             Msg::Open { uri, version, text } => {

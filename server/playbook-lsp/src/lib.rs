@@ -35,12 +35,15 @@ where
 {
     let (actor, queue) = actor::channel();
     let handle = actor.clone();
-    let (service, socket) = LspService::build(move |client| {
+    let service = LspService::build(move |client| {
         actor::start(queue, Some(client.clone()));
         Backend { client, actor: handle }
     })
-    .custom_method("playbook/status", Backend::status_request)
-    .finish();
+    .custom_method("playbook/status", Backend::status_request);
+    // Debug builds only: a request that panics, so tests can prove the guard holds.
+    #[cfg(debug_assertions)]
+    let service = service.custom_method("playbook/internal/panic", Backend::panic_request);
+    let (service, socket) = service.finish();
     let service = ordered::Ordered { inner: service, actor };
     Server::new(input, output, socket).serve(service).await;
 }
@@ -48,6 +51,11 @@ where
 impl Backend {
     async fn status_request(&self) -> Result<status::Status> {
         Ok(self.actor.status().await)
+    }
+
+    #[cfg(debug_assertions)]
+    async fn panic_request(&self) -> Result<()> {
+        self.run("internal/panic", |_| panic!("deliberate panic for tests")).await
     }
 
     /// Run a feature on a fresh snapshot; a panic becomes an error response and a message.
@@ -103,7 +111,14 @@ impl LanguageServer for Backend {
             .and_then(|c| c.completion_item.as_ref())
             .and_then(|i| i.snippet_support)
             .unwrap_or(false);
-        self.actor.send(Msg::Configure { roots: workspace_roots(&params), encoding, snippets });
+        let document_changes = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.workspace_edit.as_ref())
+            .and_then(|e| e.document_changes)
+            .unwrap_or(false);
+        self.actor.send(Msg::Configure { roots: workspace_roots(&params), encoding, snippets, document_changes });
         let position_encoding = Some(if encoding == ColumnUnit::Utf8 { PositionEncodingKind::UTF8 } else { PositionEncodingKind::UTF16 });
         Ok(InitializeResult {
             server_info: Some(ServerInfo { name: "playbook".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),

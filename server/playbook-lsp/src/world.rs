@@ -80,11 +80,13 @@ pub struct World {
     pub encoding: ColumnUnit,
     /// The client accepts snippet completions and snippet edits.
     pub snippets: bool,
+    /// The client accepts versioned `documentChanges` in workspace edits (else plain `changes`).
+    pub document_changes: bool,
 }
 
 impl Default for World {
     fn default() -> Self {
-        World { docs: HashMap::new(), roots: Vec::new(), encoding: ColumnUnit::Utf16, snippets: false }
+        World { docs: HashMap::new(), roots: Vec::new(), encoding: ColumnUnit::Utf16, snippets: false, document_changes: false }
     }
 }
 

@@ -86,7 +86,9 @@ impl Parser<'_> {
             md::Block::Paragraph { span } => self.paragraph(span.clone()),
             md::Block::List { items, span } => self.list(items, span.clone()),
             md::Block::Code { info, content, span } => self.code(info, content.clone(), span.clone()),
-            md::Block::Rule { .. } | md::Block::Other { .. } => self.extend(block.span().end, false),
+            // A thematic break separates phases; it belongs to none of them.
+            md::Block::Rule { .. } => {}
+            md::Block::Other { .. } => self.extend(block.span().end, false),
         }
     }
 
@@ -180,6 +182,8 @@ impl Parser<'_> {
 
     fn start_item(&mut self, title: String, title_span: Span, heading: Span) {
         let ph = self.phase.expect("items live in phases");
+        self.item = None;
+        self.activity = None;
         self.extend(heading.end, true);
         let (id, id_span) = strip_backticks(&title, title_span);
         let index = self.playbook.items.len();
@@ -193,6 +197,8 @@ impl Parser<'_> {
 
     fn start_activity(&mut self, title: String, title_span: Span, heading: Span) {
         let ph = self.phase.expect("activities live in phases");
+        self.item = None;
+        self.activity = None;
         self.extend(heading.end, true);
         let (number, name_text, name_span) = match NUMBERED_ACTIVITY.captures(&title) {
             Some(c) => {
@@ -229,6 +235,10 @@ impl Parser<'_> {
     fn paragraph(&mut self, span: Span) {
         let raw = self.text[span.clone()].trim();
         let placeholder = PLACEHOLDER.is_match(raw);
+        // A block heading closes the item before it: it must not stretch over it.
+        if self.section_kind() == Some(SectionKind::DiscoveryItems) && BOLD_LINE.is_match(raw) {
+            self.item = None;
+        }
         self.extend(span.end, !placeholder);
         let Some(ph) = self.phase else { return };
         match self.section_kind() {

@@ -176,6 +176,20 @@ impl Client {
         }
     }
 
+    /// Wait until a notification with this method has arrived (at most 20 s); returns it.
+    pub async fn wait_for_notification(&self, method: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let arrived = self.arrived.notified();
+            if let Some(n) = self.notifications.lock().unwrap().iter().find(|n| n["method"] == method) {
+                return n.clone();
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!("no {method} notification within 20 s");
+            }
+        }
+    }
+
     fn saw_idle(&self, generation: u64) -> bool {
         self.notifications.lock().unwrap().iter().any(|n| {
             n["method"] == "playbook/status"
