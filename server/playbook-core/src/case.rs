@@ -3,6 +3,7 @@
 use crate::condition::{Answer, Answers};
 use crate::span::Span;
 use crate::yaml::{self, Entry, Node, NodeKind, SyntaxError};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -14,10 +15,13 @@ pub struct Case {
     pub answers_key: Option<Span>,
     /// The `answers` value when it is not a mapping (reported as invalid).
     pub answers_not_a_map: Option<Span>,
-    /// Answers in file order; a key written twice appears twice.
+    /// Answers in file order; a key written twice appears twice. To replace them, use
+    /// [`Case::set_answers`], which keeps the lookup index in step.
     pub answers: Vec<AnswerEntry>,
     /// Every key that repeats an earlier key of the same mapping, anywhere in the file.
     pub duplicate_keys: Vec<DuplicateKey>,
+    /// Index into `answers` of the first entry for each id.
+    first_answer: HashMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,7 @@ impl Case {
             answers_not_a_map: None,
             answers: Vec::new(),
             duplicate_keys: Vec::new(),
+            first_answer: HashMap::new(),
         };
         let root = match yaml::parse(text) {
             Ok(root) => root,
@@ -96,7 +101,7 @@ impl Case {
                 "answers" if self.answers_key.is_none() => {
                     self.answers_key = Some(entry.key.span.clone());
                     match &entry.value.kind {
-                        NodeKind::Map(answers) => self.answers = answers.iter().filter_map(answer_entry).collect(),
+                        NodeKind::Map(answers) => self.set_answers(answers.iter().filter_map(answer_entry).collect()),
                         _ if entry.value.is_null() => {}
                         _ => self.answers_not_a_map = Some(entry.value.span.clone()),
                     }
@@ -106,9 +111,18 @@ impl Case {
         }
     }
 
+    /// Replace the answers (and the index that finds the first answer for an id).
+    pub fn set_answers(&mut self, answers: Vec<AnswerEntry>) {
+        self.first_answer.clear();
+        for (i, a) in answers.iter().enumerate() {
+            self.first_answer.entry(a.id.clone()).or_insert(i);
+        }
+        self.answers = answers;
+    }
+
     /// The first answer recorded for `id`.
     pub fn answer_entry(&self, id: &str) -> Option<&AnswerEntry> {
-        self.answers.iter().find(|a| a.id == id)
+        self.first_answer.get(id).map(|&i| &self.answers[i])
     }
 }
 
@@ -131,14 +145,16 @@ fn answer_entry(entry: &Entry) -> Option<AnswerEntry> {
 fn collect_duplicates(node: &Node, out: &mut Vec<DuplicateKey>) {
     match &node.kind {
         NodeKind::Map(entries) => {
-            let mut seen: Vec<(&str, &Span)> = Vec::new();
+            let mut seen: HashMap<&str, &Span> = HashMap::with_capacity(entries.len());
             for entry in entries {
                 if let Some(key) = entry.key.as_scalar() {
-                    match seen.iter().find(|(k, _)| *k == key.value) {
-                        Some((_, first)) => {
+                    match seen.get(key.value.as_str()) {
+                        Some(first) => {
                             out.push(DuplicateKey { key: key.value.clone(), span: entry.key.span.clone(), first: (*first).clone() })
                         }
-                        None => seen.push((&key.value, &entry.key.span)),
+                        None => {
+                            seen.insert(&key.value, &entry.key.span);
+                        }
                     }
                 }
                 collect_duplicates(&entry.value, out);

@@ -47,18 +47,78 @@ pub struct SyntaxError {
     pub offset: usize,
 }
 
+/// Collections nested deeper than this are refused: answers never need it, and the tree,
+/// its clones and its drop are recursive.
+pub const MAX_DEPTH: usize = 256;
+
+/// How many tab separators after a `:` we repair before giving up (see [`parse`]).
+const MAX_TAB_REPAIRS: usize = 64;
+
 /// The first document of `text`, or `None` when the stream holds no document.
+///
+/// YAML 1.2 allows a tab between `key:` and its value; saphyr-parser 0.3 rejects it. Such a
+/// tab is only a separator, so we parse again with that one tab read as a space (same length,
+/// so every offset stays right) — a bounded number of times.
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
+    let mut repaired: Option<String> = None;
+    for _ in 0..=MAX_TAB_REPAIRS {
+        let current = repaired.as_deref().unwrap_or(text);
+        match parse_once(current) {
+            Err(Failure { tab_after_colon: Some(tab), .. }) => {
+                let mut bytes = current.as_bytes().to_vec();
+                bytes[tab] = b' ';
+                repaired = Some(String::from_utf8(bytes).expect("a tab replaced by a space keeps UTF-8"));
+            }
+            other => return other.map_err(|e| e.error),
+        }
+    }
+    parse_once(repaired.as_deref().unwrap_or(text)).map_err(|e| e.error)
+}
+
+struct Failure {
+    error: SyntaxError,
+    /// The error is saphyr's refusal of a tab right after a `:`: the tab's offset.
+    tab_after_colon: Option<usize>,
+}
+
+fn parse_once(text: &str) -> Result<Option<Node>, Failure> {
     let chars = CharToByte::new(text);
     let mut builder = Builder { text, stack: Vec::new(), root: None };
     for next in Parser::new_from_str(text) {
-        let (event, span) = next.map_err(|e| SyntaxError { message: e.info().to_string(), offset: chars.byte(e.marker().index()) })?;
+        let (event, span) = next.map_err(|e| {
+            let offset = chars.byte(e.marker().index());
+            let message = e.info().to_string();
+            // saphyr's marker sits on the tab or after the run of blanks that holds it: walk
+            // back to the colon; the tab to read as a space is the one right after it.
+            let bytes = text.as_bytes();
+            let blanks = bytes[..offset.min(bytes.len())].iter().rev().take_while(|b| matches!(b, b' ' | b'\t')).count();
+            let colon = offset.min(bytes.len()).checked_sub(blanks + 1).filter(|&c| bytes[c] == b':');
+            let tab_after_colon = colon
+                .map(|c| c + 1)
+                .filter(|&t| bytes.get(t) == Some(&b'\t') && message.contains("':' must be followed by a valid YAML whitespace"));
+            Failure { error: SyntaxError { offset: point_at_tab(text, offset, &message), message }, tab_after_colon }
+        })?;
         let span = chars.byte(span.start.index())..chars.byte(span.end.index());
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..)) && builder.stack.len() >= MAX_DEPTH {
+            let message = format!("collections nested deeper than {MAX_DEPTH} levels are not supported");
+            return Err(Failure { error: SyntaxError { message, offset: span.start }, tab_after_colon: None });
+        }
         if builder.on_event(event, span) {
             break;
         }
     }
     Ok(builder.root)
+}
+
+/// saphyr reports some tab errors at the end of the previous line; point at the tab itself.
+fn point_at_tab(text: &str, offset: usize, message: &str) -> usize {
+    if !message.contains("tab") || text.as_bytes().get(offset) == Some(&b'\t') {
+        return offset;
+    }
+    let rest = &text[offset.min(text.len())..];
+    // Only look as far as the end of the next line.
+    let window_end = rest.match_indices('\n').nth(1).map_or(rest.len(), |(i, _)| i);
+    rest[..window_end].find('\t').map_or(offset, |i| offset + i)
 }
 
 struct Builder<'t> {
@@ -282,6 +342,19 @@ mod tests {
         let err = parse(text).unwrap_err();
         assert!(err.offset <= text.len());
         assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn tabs_after_colons_are_separators_and_nesting_is_bounded() {
+        let root = parse("a:\tone\nb:\t\ttwo\n").unwrap().unwrap();
+        assert_eq!(root.get("a").unwrap().as_scalar().unwrap().value, "one");
+        assert_eq!(root.get("b").unwrap().as_scalar().unwrap().value, "two");
+        let deep = format!("{}x\n", "- ".repeat(5000));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nested deeper"), "{err:?}");
+        let text = "a:\n  country: Kenya\n\tregistry_name: X\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(&text[err.offset..err.offset + 1], "\t", "{err:?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod features;
 pub mod locate;
 pub mod ordered;
 pub mod status;
+pub mod transport;
 pub mod world;
 
 use actor::{Handle, Msg};
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+use tower_lsp_server::{Client, LanguageServer, LspService};
 
 pub struct Backend {
     client: Client,
@@ -28,7 +29,7 @@ pub struct Backend {
 }
 
 /// Serve LSP over the given streams until the client says `exit` (or closes the input).
-pub async fn serve<I, O>(input: I, output: O)
+pub async fn serve<I, O>(input: I, output: O) -> transport::Outcome
 where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
@@ -45,7 +46,7 @@ where
     let service = service.custom_method("playbook/internal/panic", Backend::panic_request);
     let (service, socket) = service.finish();
     let service = ordered::Ordered { inner: service, actor };
-    Server::new(input, output, socket).serve(service).await;
+    transport::serve(input, output, service, socket).await
 }
 
 impl Backend {

@@ -98,8 +98,9 @@ fn lsp(log_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(playbook_lsp::serve(tokio::io::stdin(), tokio::io::stdout()));
+    let outcome = runtime.block_on(playbook_lsp::serve(tokio::io::stdin(), tokio::io::stdout()));
     // Do not wait for the blocking stdin reader: `exit` must end the process promptly.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    ExitCode::SUCCESS
+    // LSP: exit code 0 only when `shutdown` came first.
+    if outcome.shutdown_requested { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -14,6 +14,9 @@ pub struct Playbook {
     pub items: Vec<Item>,
     /// Every Activity in document order.
     pub activities: Vec<Activity>,
+    /// Index into `items` of the first item with each id (lookups stay O(1) on huge playbooks).
+    #[serde(skip)]
+    pub(crate) item_ids: std::collections::HashMap<String, usize>,
 }
 
 /// A piece of source text (raw Markdown, trimmed) and where it is.
@@ -229,11 +232,11 @@ pub struct OutputSection {
 
 impl Playbook {
     pub fn item(&self, id: &str) -> Option<&Item> {
-        self.items.iter().find(|i| i.id == id)
+        self.item_index(id).map(|i| &self.items[i])
     }
 
     pub fn item_index(&self, id: &str) -> Option<usize> {
-        self.items.iter().position(|i| i.id == id)
+        self.item_ids.get(id).copied()
     }
 
     pub fn activity(&self, name: &str) -> Option<&Activity> {

@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 static PHASE_HEADING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^phase\s+(\d{1,6})\s*(?::|—|–|-|\.)?\s*(.*)$").expect("static regex"));
 static NUMBERED_ACTIVITY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{1,6})[.)]\s+(.+)$").expect("static regex"));
-static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[ \t]*(?:[*+-]|\d{1,9}[.)])[ \t]+").expect("static regex"));
+// Nested items can start at the line break before their marker (pulldown-cmark's ranges).
+static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*(?:[*+-]|\d{1,9}[.)])[ \t]+").expect("static regex"));
 static FIELD_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\*\*|__)([^*_\n][^*\n]*?)(?:\*\*|__)[ \t]*(:?)").expect("static regex"));
 static BOLD_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:\*\*([^*\n]+)\*\*|__([^_\n]+)__)$").expect("static regex"));
@@ -47,6 +48,16 @@ const REMOTE_WORDS: [&str; 12] = [
 
 /// Parse a playbook. Accepts any text; a file that is not a playbook yields an empty model.
 pub fn parse(text: &str) -> Playbook {
+    // A byte order mark would hide a heading on the first line from pulldown-cmark. Three
+    // spaces take its three bytes (CommonMark allows them before a heading): offsets stay exact.
+    let without_bom;
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => {
+            without_bom = format!("   {rest}");
+            without_bom.as_str()
+        }
+        None => text,
+    };
     let mut p = Parser {
         text,
         playbook: Playbook::default(),
@@ -62,7 +73,11 @@ pub fn parse(text: &str) -> Playbook {
     }
     p.close_phase(text.len());
     resolve_input_refs(&mut p.playbook);
-    p.playbook
+    let mut playbook = p.playbook;
+    for (i, item) in playbook.items.iter().enumerate() {
+        playbook.item_ids.entry(item.id.clone()).or_insert(i);
+    }
+    playbook
 }
 
 struct Parser<'t> {
@@ -186,6 +201,9 @@ impl Parser<'_> {
         self.activity = None;
         self.extend(heading.end, true);
         let (id, id_span) = strip_backticks(&title, title_span);
+        if id.trim().is_empty() {
+            return; // `####` with no name is not an item.
+        }
         let index = self.playbook.items.len();
         self.playbook.items.push(empty_item(id, id_span, heading, ph, self.block, Origin::Heading));
         self.playbook.phases[ph].items.push(index);
@@ -211,6 +229,9 @@ impl Parser<'_> {
             None => (None, title, title_span),
         };
         let (name, name_span) = strip_backticks(&name_text, name_span);
+        if name.trim().is_empty() {
+            return; // `####` with no name is not an Activity.
+        }
         let index = self.playbook.activities.len();
         self.playbook.activities.push(Activity {
             name: Text { text: name, span: name_span },
@@ -496,7 +517,8 @@ fn field(text: &str, li: &ListItem) -> Option<Field> {
     }
     let label_text = label_match.as_str().trim().trim_end_matches(':').trim();
     let base = li.lead.start + marker.end();
-    let label = Text { text: label_text.to_string(), span: base + label_match.start()..base + label_match.start() + label_text.len() };
+    let label_start = base + label_match.start() + (label_match.as_str().len() - label_match.as_str().trim_start().len());
+    let label = Text { text: label_text.to_string(), span: label_start..label_start + label_text.len() };
     let rest = &after_marker[c.get(0).expect("whole").end()..];
     let value_text = rest.trim();
     let value_start = base + c.get(0).expect("whole").end() + (rest.len() - rest.trim_start().len());
