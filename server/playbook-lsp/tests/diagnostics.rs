@@ -63,3 +63,30 @@ async fn editing_a_playbook_rechecks_the_cases_that_use_it() {
     assert!(codes.contains(&"unknown-item".to_string()) && codes.contains(&"missing-answer".to_string()), "{codes:?}");
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_that_are_not_open_are_followed_through_watched_file_events() {
+    let root = workspace("diag-watched");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    // A case created on disk after start-up: the server learns of it from the watcher.
+    let path = root.join("fixtures/demo/second_case.yaml");
+    std::fs::write(&path, "playbook: ../../playbooks/registry.md\nanswers:\n  contry: Aurelia\n").unwrap();
+    let case_uri = uri(&path);
+    client.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": case_uri, "type": 1 }] })).await;
+    client.wait_idle().await;
+    let published = client.diagnostics(&case_uri).expect("diagnostics for a case that is not open");
+    assert_eq!(published["version"], serde_json::Value::Null, "files not open carry no version");
+    let codes: Vec<String> = client.codes(&case_uri).into_iter().map(|c| c.0).collect();
+    assert!(codes.contains(&"unknown-item".to_string()) && codes.contains(&"missing-answer".to_string()), "{codes:?}");
+    // Changed on disk: re-read.
+    std::fs::write(&path, "playbook: ../../playbooks/registry.md\nanswers:\n  country: Aurelia\n").unwrap();
+    client.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": case_uri, "type": 2 }] })).await;
+    client.wait_idle().await;
+    assert!(!client.codes(&case_uri).iter().any(|c| c.0 == "unknown-item"), "{:?}", client.codes(&case_uri));
+    // Deleted: its diagnostics are cleared.
+    std::fs::remove_file(&path).unwrap();
+    client.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": case_uri, "type": 3 }] })).await;
+    client.wait_idle().await;
+    assert_eq!(client.codes(&case_uri), vec![]);
+    client.shutdown().await;
+}
