@@ -19,8 +19,10 @@ use tokio::time::Instant;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::{FileChangeType, FileEvent, TextDocumentContentChangeEvent, Uri};
 
-/// How long the actor waits for more keystrokes before analysing.
-pub const DEBOUNCE: Duration = Duration::from_millis(25);
+/// How long the actor waits for more edits before analysing. Edits that come as a burst
+/// (a paste, a formatter, a client replaying changes) arrive well within this and cost one
+/// analysis; a person's keystrokes are further apart, so each gets its diagnostics promptly.
+pub const DEBOUNCE: Duration = Duration::from_millis(5);
 /// Continuous typing still gets diagnostics this often.
 pub const MAX_DELAY: Duration = Duration::from_millis(250);
 

@@ -90,3 +90,37 @@ async fn files_that_are_not_open_are_followed_through_watched_file_events() {
     assert_eq!(client.codes(&case_uri), vec![]);
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_edits_costs_one_analysis() {
+    let root = workspace("diag-burst");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    let uri = client.open("fixtures/demo/working_case.yaml").await;
+    client.wait_idle().await;
+    let published_before = client.notifications.lock().unwrap().len();
+    // 100 changes (type and delete a character) delivered in one write, as a paste or a
+    // formatter would produce them.
+    let mut burst = Vec::new();
+    for version in 2..102 {
+        let text = if version % 2 == 0 { "x" } else { "" };
+        let end = if version % 2 == 0 { 0 } else { 1 };
+        let change = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": { "uri": uri, "version": version },
+            "contentChanges": [{ "range": { "start": position(0, 0), "end": position(0, end) }, "text": text }] } });
+        let body = serde_json::to_vec(&change).unwrap();
+        burst.extend(format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes());
+        burst.extend(body);
+    }
+    client.send_raw(&burst, b"").await;
+    client.wait_idle().await;
+    let publishes: Vec<serde_json::Value> = client.notifications.lock().unwrap()[published_before..]
+        .iter()
+        .filter(|n| n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == uri)
+        .map(|n| n["params"]["version"].clone())
+        .collect();
+    // One analysis is the design; a loaded machine may split the burst once or twice.
+    assert!(!publishes.is_empty() && publishes.len() <= 3, "{} analyses for one burst: {publishes:?}", publishes.len());
+    assert_eq!(publishes.last().unwrap(), &json!(101));
+    assert_eq!(client.codes(&uri), vec![], "the final text equals the original");
+    client.shutdown().await;
+}
