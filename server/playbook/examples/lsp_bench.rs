@@ -15,7 +15,7 @@
 //! `textDocument/publishDiagnostics` for that version arrives. It prints p50/p90/p99/max, the
 //! cold start (spawn → first diagnostics of the first case) and the server's peak RSS.
 //!
-//! The server waits `DEBOUNCE` (25 ms) of quiet before analysing, so every latency here
+//! The server waits `DEBOUNCE` (5 ms) of quiet before analysing, so every latency here
 //! includes that wait: the figures are what an editor sees, not the analysis alone.
 
 use serde_json::{Value, json};
