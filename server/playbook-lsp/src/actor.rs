@@ -188,6 +188,10 @@ impl Actor {
             }
             Msg::FilesChanged(events) => {
                 for event in events {
+                    if let Some(case_dir) = state_file_folder(&event.uri) {
+                        self.read_phase(case_dir);
+                        continue;
+                    }
                     if self.ropes.contains_key(&event.uri) {
                         continue; // The editor's buffer wins over the disk while open.
                     }
@@ -219,9 +223,15 @@ impl Actor {
         let world = Arc::make_mut(&mut self.world);
         world.docs.insert(uri.clone(), doc.clone());
         self.mark_dirty(&doc);
-        // A case may now name a playbook we have not read yet.
+        // A case may now name a playbook we have not read yet, or sit in a folder whose phase
+        // we have not read yet.
         if kind == Kind::Case {
             self.load_playbook_of(&doc);
+            if let Some(dir) = doc.path.as_ref().and_then(|p| p.parent())
+                && !self.world.phases.contains_key(dir)
+            {
+                self.read_phase(dir.to_path_buf());
+            }
         }
     }
 
@@ -240,6 +250,23 @@ impl Actor {
             for case in self.world.cases_using(&doc.uri) {
                 self.dirty.insert(case.uri.clone());
             }
+        }
+    }
+
+    /// Read the current phase of the cases in `case_dir` and re-check them.
+    fn read_phase(&mut self, case_dir: PathBuf) {
+        let mut warn = |message: String| tracing::warn!("{message}");
+        let phase = playbook_engine::workspace::current_phase(&case_dir, &mut warn);
+        let world = Arc::make_mut(&mut self.world);
+        let changed = world.phases.insert(case_dir.clone(), phase) != Some(phase);
+        if changed {
+            let cases: Vec<Uri> = world
+                .docs
+                .values()
+                .filter(|d| d.kind == Kind::Case && d.path.as_ref().and_then(|p| p.parent()) == Some(case_dir.as_path()))
+                .map(|d| d.uri.clone())
+                .collect();
+            self.dirty.extend(cases);
         }
     }
 
@@ -321,6 +348,13 @@ impl Actor {
             client.send_notification::<status::StatusNotification>(status).await;
         }
     }
+}
+
+/// The case folder whose `.playbook/state.json` this URI names, if it names one.
+fn state_file_folder(uri: &Uri) -> Option<PathBuf> {
+    let path = uri.to_file_path()?;
+    let dot_playbook = path.parent().filter(|p| p.file_name().is_some_and(|n| n == ".playbook"))?;
+    (path.file_name()? == "state.json").then(|| dot_playbook.parent().map(|p| p.to_path_buf())).flatten()
 }
 
 /// Apply one content change to a rope. Ranges are in the negotiated encoding and clamped to

@@ -9,7 +9,6 @@ use playbook_core::case::Case;
 use playbook_core::finding::Finding;
 use playbook_core::playbook::{self, Playbook};
 use playbook_core::span::{ColumnUnit, LineCol, LineIndex, Span};
-use playbook_core::state::parse_state;
 use playbook_engine::workspace::{FsProbe, normalize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -82,11 +81,21 @@ pub struct World {
     pub snippets: bool,
     /// The client accepts versioned `documentChanges` in workspace edits (else plain `changes`).
     pub document_changes: bool,
+    /// The current phase recorded in `.playbook/state.json`, per case folder: read once by
+    /// the actor and refreshed by watched-file events, never on a request's path.
+    pub phases: HashMap<PathBuf, Option<u32>>,
 }
 
 impl Default for World {
     fn default() -> Self {
-        World { docs: HashMap::new(), roots: Vec::new(), encoding: ColumnUnit::Utf16, snippets: false, document_changes: false }
+        World {
+            docs: HashMap::new(),
+            roots: Vec::new(),
+            encoding: ColumnUnit::Utf16,
+            snippets: false,
+            document_changes: false,
+            phases: HashMap::new(),
+        }
     }
 }
 
@@ -165,8 +174,7 @@ impl World {
     /// The current phase number from `.playbook/state.json` next to the case.
     pub fn current_phase(&self, case_doc: &Document) -> Option<u32> {
         let dir = case_doc.path.as_ref()?.parent()?;
-        let text = std::fs::read_to_string(dir.join(".playbook").join("state.json")).ok()?;
-        parse_state(&text).ok()?.current_phase
+        self.phases.get(dir).copied().flatten()
     }
 
     /// Findings for a case (against its playbook) or a playbook.

@@ -124,3 +124,24 @@ async fn a_burst_of_edits_costs_one_analysis() {
     assert_eq!(client.codes(&uri), vec![], "the final text equals the original");
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase_change_in_state_json_rechecks_the_cases_beside_it() {
+    let root = workspace("diag-phase");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    let text = std::fs::read_to_string(root.join("fixtures/demo/working_case.yaml")).unwrap();
+    let case_uri = client.open("fixtures/demo/working_case.yaml").await;
+    // Remove a Phase 2 answer: nothing is missing while the case is in Phase 1.
+    let (line, _) = find(&text, "  gitlab_user_email:");
+    client.change(&case_uri, json!([{ "range": { "start": position(line, 0), "end": position(line + 1, 0) }, "text": "" }])).await;
+    client.wait_idle().await;
+    assert_eq!(client.codes(&case_uri), vec![]);
+    // The project moves to Phase 2 on disk; the watcher tells the server.
+    let state = root.join("fixtures/demo/.playbook/state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::fs::write(&state, r#"{"current_phase": 2}"#).unwrap();
+    client.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": uri(&state), "type": 1 }] })).await;
+    client.wait_idle().await;
+    assert_eq!(client.codes(&case_uri).into_iter().map(|c| c.0).collect::<Vec<_>>(), ["missing-answer"]);
+    client.shutdown().await;
+}
