@@ -9,6 +9,8 @@
 use crate::diagnostics;
 use crate::status::{self, Status};
 use crate::world::{Document, Kind, World, kind_of};
+// Reads are capped in size and refuse invalid UTF-8 with a message (logged, file skipped).
+use playbook_engine::workspace::read_text;
 use ropey::Rope;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -180,7 +182,7 @@ impl Actor {
             Msg::Close { uri } => {
                 self.ropes.remove(&uri);
                 // The file on disk is what the workspace holds now.
-                let on_disk = uri.to_file_path().and_then(|p| std::fs::read_to_string(p).ok());
+                let on_disk = uri.to_file_path().and_then(|p| read_text(&p).ok());
                 match on_disk {
                     Some(text) => self.set_document(uri, None, text.into()),
                     None => self.remove_document(&uri),
@@ -195,9 +197,8 @@ impl Actor {
                     if self.ropes.contains_key(&event.uri) {
                         continue; // The editor's buffer wins over the disk while open.
                     }
-                    let text = (event.typ != FileChangeType::DELETED)
-                        .then(|| event.uri.to_file_path().and_then(|p| std::fs::read_to_string(p).ok()))
-                        .flatten();
+                    let text =
+                        (event.typ != FileChangeType::DELETED).then(|| event.uri.to_file_path().and_then(|p| read_text(&p).ok())).flatten();
                     match text {
                         Some(text) => self.set_document(event.uri, None, text.into()),
                         None => self.remove_document(&event.uri),
@@ -275,7 +276,7 @@ impl Actor {
         if self.world.docs.contains_key(&uri) {
             return;
         }
-        if let Some(text) = uri.to_file_path().and_then(|p| std::fs::read_to_string(p).ok()) {
+        if let Some(text) = uri.to_file_path().and_then(|p| read_text(&p).ok()) {
             let doc = Arc::new(Document::new(uri.clone(), None, text.into(), Kind::Playbook));
             Arc::make_mut(&mut self.world).docs.insert(uri, doc);
         }
@@ -298,10 +299,10 @@ impl Actor {
                 }
                 let name = path.to_string_lossy();
                 let plausible = [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| name.to_ascii_lowercase().ends_with(ext));
-                if !plausible || entry.metadata().map(|m| m.len()).unwrap_or(0) > playbook_engine::workspace::MAX_DOCUMENT_BYTES {
+                if !plausible {
                     continue;
                 }
-                let Ok(text) = std::fs::read_to_string(path) else { continue };
+                let Ok(text) = read_text(path) else { continue };
                 // In the workspace scan, Markdown counts only when it has phases.
                 let is_playbook = name.ends_with(".md") && text.lines().any(|l| l.starts_with("## Phase "));
                 if kind_of(&name, &text) == Some(Kind::Case) || is_playbook {
