@@ -375,7 +375,8 @@ impl Parser<'_> {
                 item.value_type = Some(TypeField { field: f, value_type });
             }
             "impact" => {
-                let word = f.value.text.trim().trim_matches('`').trim_end_matches('.').trim().to_ascii_lowercase();
+                // `code`, `` `code` ``, `code (Phase 2)`: the leading word names the impact.
+                let word = leading_word(&f.value.text.to_ascii_lowercase()).to_string();
                 let impact = Impact::ALL.iter().find(|(name, _)| *name == word).map(|(_, i)| *i);
                 item.impact = Some(ImpactField { field: f, impact });
             }
@@ -487,7 +488,8 @@ fn empty_item(id: String, id_span: Span, heading: Span, phase: usize, block: Opt
 fn required(field: Field) -> Required {
     let value = field.value.text.trim();
     let lower = value.to_ascii_lowercase();
-    let word = lower.trim_end_matches('.').trim_matches('`');
+    // `yes`, `**yes**`, `yes — always`: the leading word decides.
+    let word = leading_word(&lower);
     let rule = if word == "yes" {
         RequiredRule::Yes
     } else if word == "no" {
@@ -502,6 +504,13 @@ fn required(field: Field) -> Required {
         RequiredRule::Invalid
     };
     Required { field, rule }
+}
+
+/// The first word of a value, without Markdown marks: `` `code`. `` → `code`.
+fn leading_word(value: &str) -> &str {
+    let start = value.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '`' | '*' | '_'));
+    let end = start.find(|c: char| !(c.is_alphanumeric() || c == '-')).unwrap_or(start.len());
+    &start[..end]
 }
 
 /// `* **Label:** value` → a field; `None` when the bullet is not a field.
@@ -640,6 +649,19 @@ mod tests {
         assert!(is_remote_target("GitLab Container Registry — `docker push` for each image."));
         assert!(!is_remote_target("`phase_reports/` on disk (a new versioned report file)."));
         assert!(!is_remote_target("none beyond test artefacts (logs, JUnit XML)."));
+    }
+
+    #[test]
+    fn required_and_impact_read_their_leading_word() {
+        let pb = parse(
+            "## Phase 1: P\n\n### Discovery items\n\n#### a\n\n* **Ask:** q\n* **Why:** w\n* **Required:** Yes — always\n* **Type:** text\n* **Impact:** `code` (Phase 2)\n\n#### b\n\n* **Ask:** q\n* **Why:** w\n* **Required:** **no**\n* **Type:** text\n* **Impact:** deployments\n",
+        );
+        assert!(matches!(pb.items[0].required.as_ref().unwrap().rule, RequiredRule::Yes));
+        assert_eq!(pb.items[0].impact.as_ref().unwrap().impact, Some(Impact::Code));
+        assert!(matches!(pb.items[1].required.as_ref().unwrap().rule, RequiredRule::No));
+        assert_eq!(pb.items[1].impact.as_ref().unwrap().impact, None, "a different word is still unknown");
+        assert_eq!(leading_word("  `yes`."), "yes");
+        assert_eq!(leading_word("yesterday"), "yesterday");
     }
 
     #[test]
