@@ -1,5 +1,6 @@
 //! `playbook`: the command-line shell over the core (and, later, the language server).
 
+mod build;
 mod check;
 mod render;
 
@@ -39,6 +40,38 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Run the current phase's Activities as one job; exit 0 succeeded, 1 failed, 130 aborted.
+    Build {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// Stop before the first remote Activity.
+        #[arg(long)]
+        local: bool,
+        /// Run only this Activity.
+        #[arg(long, value_name = "NAME")]
+        activity: Option<String>,
+        /// Run every step, even unchanged ones.
+        #[arg(long)]
+        force: bool,
+        /// Also redact the value of this environment variable (repeatable).
+        #[arg(long = "secret", value_name = "VAR")]
+        secrets: Vec<String>,
+    },
+    /// Print a job's events.jsonl (JOB is a job id or a job directory).
+    Events {
+        job: String,
+        /// The working case the job belongs to [default: working_case.yaml]
+        #[arg(long)]
+        case: Option<PathBuf>,
+        /// Keep printing new events until the job ends.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// List the builds of a case (jobs left running by a dead process become `interrupted`).
+    Status {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +108,11 @@ fn main() -> ExitCode {
             };
             check::run(&paths, format, color, deny_warnings)
         }
+        Command::Build { case, local, activity, force, secrets } => {
+            build::build(case, playbook_engine::build::BuildOptions { local_only: local, activity, force, secret_names: secrets })
+        }
+        Command::Events { job, case, follow } => build::events(&job, case, follow),
+        Command::Status { case } => build::status(case),
     }
 }
 

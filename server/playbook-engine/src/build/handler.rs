@@ -1,0 +1,202 @@
+//! Handlers run one Activity. The registry finds one by Activity name; an Activity without a
+//! named handler runs its `sh run` / `bash run` block through [`ShRunHandler`]; an Activity with
+//! neither fails with `no-handler`.
+
+use super::cancel::CancelToken;
+use super::events::{Draft, EventKind, EventSink, Stream};
+use playbook_core::playbook::Activity;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Everything a handler may use while running one step.
+pub struct StepContext<'a> {
+    pub activity: &'a Activity,
+    /// Position in the phase's Activities (0-based), as events report it.
+    pub index: u32,
+    /// The job's `workspace/` directory: the step's working directory.
+    pub workspace: &'a Path,
+    /// `PLAYBOOK_<ID>` variables, one per answer.
+    pub env: &'a [(String, String)],
+    pub events: &'a EventSink,
+    pub cancel: &'a CancelToken,
+}
+
+impl StepContext<'_> {
+    /// A `log` event for this step.
+    pub fn log(&self, stream: Option<Stream>, message: String) {
+        let draft = Draft {
+            activity: Some(self.activity.name.text.clone()),
+            index: Some(self.index),
+            message: Some(message),
+            stream,
+            ..Draft::default()
+        };
+        self.events.emit(EventKind::Log, draft);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    Succeeded,
+    Failed(String),
+    /// Stopped by the cancellation token.
+    Cancelled,
+}
+
+pub trait Handler: Send + Sync {
+    fn run(&self, ctx: &StepContext<'_>) -> StepOutcome;
+}
+
+/// Handlers by Activity name.
+#[derive(Default)]
+pub struct Registry {
+    handlers: HashMap<String, Box<dyn Handler>>,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    pub fn register(&mut self, activity: &str, handler: Box<dyn Handler>) {
+        self.handlers.insert(activity.to_string(), handler);
+    }
+
+    /// The handler for an Activity: a registered one, else its run block, else a `no-handler` error.
+    pub fn handler_for(&self, activity: &Activity) -> Result<&dyn Handler, String> {
+        if let Some(h) = self.handlers.get(&activity.name.text) {
+            return Ok(h.as_ref());
+        }
+        if activity.run.is_some() {
+            return Ok(&ShRunHandler);
+        }
+        Err(format!("no-handler: Activity `{}` has no built-in handler and no ```sh run``` block; it is a manual step", activity.name.text))
+    }
+}
+
+/// Runs the Activity's `sh run` (or `bash run`) block with `sh -c` (`bash -c`) in the job
+/// workspace, in a process group of its own; answers arrive only as environment variables.
+pub struct ShRunHandler;
+
+/// How long the group has to exit after SIGTERM before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_millis(500);
+
+impl Handler for ShRunHandler {
+    fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        let Some(run) = &ctx.activity.run else {
+            return StepOutcome::Failed(format!("no-handler: Activity `{}` has no run block", ctx.activity.name.text));
+        };
+        let shell = if run.shell == "bash" { "bash" } else { "sh" };
+        let mut command = Command::new(shell);
+        // The script sees exactly the case's answers, not `PLAYBOOK_*` left in our environment.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(|n| n.starts_with("PLAYBOOK_")) {
+                command.env_remove(name);
+            }
+        }
+        command
+            .arg("-c")
+            .arg(&run.script.text)
+            .current_dir(ctx.workspace)
+            .envs(ctx.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => return StepOutcome::Failed(format!("cannot start {shell}: {e}")),
+        };
+        let readers = [
+            child.stdout.take().map(|out| stream_lines(out, Stream::Stdout, ctx)),
+            child.stderr.take().map(|err| stream_lines(err, Stream::Stderr, ctx)),
+        ];
+        let pgid = child.id();
+        let outcome = loop {
+            if ctx.cancel.is_cancelled() {
+                kill_group(pgid, &mut child);
+                break StepOutcome::Cancelled;
+            }
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => break StepOutcome::Succeeded,
+                Ok(Some(status)) => break StepOutcome::Failed(describe_exit(status)),
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    kill_group(pgid, &mut child);
+                    break StepOutcome::Failed(format!("cannot wait for {shell}: {e}"));
+                }
+            }
+        };
+        // Leftover background processes would hold the pipes open: a step ends with its group.
+        signal_group(pgid, libc::SIGKILL);
+        for reader in readers.into_iter().flatten() {
+            let _ = reader.join();
+        }
+        outcome
+    }
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "ended abnormally".to_string(),
+    }
+}
+
+/// Forward each line of a pipe as a `log` event (invalid UTF-8 is replaced, not dropped).
+fn stream_lines(pipe: impl Read + Send + 'static, stream: Stream, ctx: &StepContext<'_>) -> JoinHandle<()> {
+    let events = ctx.events.clone();
+    let activity = ctx.activity.name.text.clone();
+    let index = ctx.index;
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    let line = line.strip_suffix('\n').unwrap_or(&line);
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    let draft = Draft {
+                        activity: Some(activity.clone()),
+                        index: Some(index),
+                        message: Some(line.to_string()),
+                        stream: Some(stream),
+                        ..Draft::default()
+                    };
+                    events.emit(EventKind::Log, draft);
+                }
+            }
+        }
+    })
+}
+
+fn signal_group(pgid: u32, signal: libc::c_int) -> bool {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return false };
+    // SAFETY: signalling a process group we created; no memory is involved.
+    unsafe { libc::kill(-pgid, signal) == 0 }
+}
+
+/// SIGTERM to the whole group, SIGKILL after [`TERM_GRACE`] if any member is left.
+fn kill_group(pgid: u32, child: &mut Child) {
+    signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + TERM_GRACE;
+    while Instant::now() < deadline {
+        let _ = child.try_wait(); // reap the shell so it does not count as a member
+        if !signal_group(pgid, 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal_group(pgid, libc::SIGKILL);
+    let _ = child.wait();
+}

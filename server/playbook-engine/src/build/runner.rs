@@ -1,0 +1,341 @@
+//! One build: the current phase's Activities in playbook order as one job — local ones first,
+//! remote ones only after every local one succeeded; abort on the first failure; skip a step
+//! whose content hash equals its last success's (unless forced).
+
+use super::cancel::CancelToken;
+use super::events::{Draft, EventKind, EventSink, Observer};
+use super::handler::{Registry, StepContext, StepOutcome};
+use super::job::{Job, JobStatus, StepRecord, StepStatus, list_jobs, recover_interrupted};
+use super::redact::Redactor;
+use crate::workspace::{current_phase, read_text};
+use playbook_core::case::{AnswerState, Case};
+use playbook_core::playbook::{self, Activity, Playbook};
+use playbook_core::yaml::{Node, NodeKind, is_null_word, parse_bool, parse_number};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Stop before the first remote Activity.
+    pub local_only: bool,
+    /// Run only this Activity of the current phase.
+    pub activity: Option<String>,
+    /// Run steps even when unchanged since their last success.
+    pub force: bool,
+    /// Environment variables to redact besides `*_TOKEN`, `*_KEY`, `*_SECRET`, `*_PASSWORD`.
+    pub secret_names: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    pub job_id: String,
+    pub job_dir: PathBuf,
+    pub status: JobStatus,
+    /// Problems recording the job (the build itself went on).
+    pub warnings: Vec<String>,
+}
+
+/// The case, its playbook and the phase a build runs.
+struct Plan {
+    case_dir: PathBuf,
+    case: Case,
+    playbook_text: String,
+    playbook: Playbook,
+    phase: usize,
+    warnings: Vec<String>,
+}
+
+fn load(case_path: &Path) -> Result<Plan, String> {
+    let case_text = read_text(case_path)?;
+    let case = Case::parse(&case_text);
+    if let Some(e) = &case.syntax_error {
+        return Err(format!("{} is not valid YAML: {}", case_path.display(), e.message));
+    }
+    let Some(reference) = case.playbook.as_ref().filter(|r| !r.path.is_empty()) else {
+        return Err(format!("{} has no `playbook:` key", case_path.display()));
+    };
+    let case_dir = case_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let playbook_text = read_text(&case_dir.join(&reference.path))?;
+    let playbook = playbook::parse(&playbook_text);
+    let mut warnings = Vec::new();
+    let number = current_phase(&case_dir, &mut |w| warnings.push(w));
+    let phase = match number {
+        Some(n) => playbook.phase_by_number(n).ok_or_else(|| format!("the current phase {n} is not in the playbook"))?,
+        None if playbook.phases.is_empty() => return Err("the playbook has no phases".to_string()),
+        None => 0,
+    };
+    Ok(Plan { case_dir, case, playbook_text, playbook, phase, warnings })
+}
+
+/// Run a build of the case's current phase and record it as a job next to the case.
+/// `observer` sees every event (already redacted) as it is written.
+pub fn run_build(
+    case_path: &Path,
+    options: &BuildOptions,
+    registry: &Registry,
+    cancel: &CancelToken,
+    observer: Option<Observer>,
+) -> Result<BuildOutcome, String> {
+    let plan = load(case_path)?;
+    recover_interrupted(&plan.case_dir)?;
+    let phase = &plan.playbook.phases[plan.phase];
+    let activities: Vec<(u32, &Activity)> =
+        phase.activities.iter().enumerate().map(|(i, &a)| (i as u32, &plan.playbook.activities[a])).collect();
+    if let Some(name) = &options.activity
+        && !activities.iter().any(|(_, a)| &a.name.text == name)
+    {
+        return Err(format!("no Activity `{name}` in Phase {}: {}", phase.number, phase.name.text));
+    }
+    // Local Activities first, remote ones after (each group in playbook order).
+    let mut order: Vec<(u32, &Activity)> = activities.iter().filter(|(_, a)| !a.remote).copied().collect();
+    order.extend(activities.iter().filter(|(_, a)| a.remote).copied());
+
+    let mut previous = String::new();
+    let steps: Vec<StepRecord> = order
+        .iter()
+        .map(|(index, activity)| {
+            previous = step_hash(activity, &plan.playbook_text, &plan.case, &previous);
+            StepRecord {
+                activity: activity.name.text.clone(),
+                index: *index,
+                status: StepStatus::Pending,
+                duration_ms: None,
+                hash: previous.clone(),
+            }
+        })
+        .collect();
+    let history = list_jobs(&plan.case_dir);
+    // Dead writers were marked interrupted above, so a job still running has a live process.
+    if let Some(running) = history.iter().find(|j| !j.record.status.is_final()) {
+        return Err(format!("a build of this case is already running: job {} (pid {})", running.record.id, running.record.pid));
+    }
+    let last_success = last_success_hashes(&history);
+
+    let mut job = Job::create(&plan.case_dir, Some(phase.number), steps)?;
+    let mut warnings = plan.warnings.clone();
+    // Skipped steps leave their outputs where the last build put them: start from its workspace.
+    let seed =
+        history.iter().rev().find(|j| j.record.steps.iter().any(|s| matches!(s.status, StepStatus::Succeeded | StepStatus::Skipped)));
+    if let Some(seed) = seed
+        && let Err(e) = copy_dir(&seed.workspace(), &job.workspace())
+    {
+        warnings.push(format!("cannot copy the workspace of job {}: {e}", seed.record.id));
+    }
+    let events = EventSink::open(&job.events_path(), &job.record.id, 0, Redactor::from_env(&options.secret_names), observer)?;
+    let env = answers_env(&plan.case);
+    let workspace = job.workspace();
+
+    let start_message = format!("Phase {}: {} — {} Activities", phase.number, phase.name.text, order.len());
+    events.emit(EventKind::JobStart, Draft { message: Some(start_message), status: Some("running".into()), ..Draft::default() });
+    for w in &warnings {
+        events.emit(EventKind::Log, Draft { message: Some(w.clone()), ..Draft::default() });
+    }
+
+    let mut status = JobStatus::Succeeded;
+    let (mut ran, mut skipped, mut failed) = (0, 0, 0);
+    for (pos, (index, activity)) in order.iter().enumerate() {
+        let name = &activity.name.text;
+        let step = |message: Option<String>| Draft { activity: Some(name.clone()), index: Some(*index), message, ..Draft::default() };
+        if cancel.is_cancelled() {
+            status = JobStatus::Aborted;
+            break;
+        }
+        if options.activity.as_ref().is_some_and(|only| only != name) {
+            continue;
+        }
+        if activity.remote && options.local_only {
+            events.emit(EventKind::Log, step(Some(format!("stopping before the first remote Activity `{name}` (local only)"))));
+            break;
+        }
+        let hash = job.record.steps[pos].hash.clone();
+        if !options.force && last_success.get(name.as_str()).is_some_and(|h| **h == hash) {
+            job.record.steps[pos].status = StepStatus::Skipped;
+            skipped += 1;
+            events.emit(
+                EventKind::StepSkip,
+                Draft { status: Some("skipped".into()), ..step(Some("unchanged since its last success".into())) },
+            );
+            save(&job, &mut warnings);
+            continue;
+        }
+        job.record.steps[pos].status = StepStatus::Running;
+        save(&job, &mut warnings);
+        events.emit(EventKind::StepStart, step(None));
+        events.sync();
+        let started = Instant::now();
+        let outcome = match registry.handler_for(activity) {
+            Ok(handler) => {
+                let ctx = StepContext { activity, index: *index, workspace: &workspace, env: &env, events: &events, cancel };
+                // A handler that panics fails its step; the job is still recorded.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.run(&ctx)))
+                    .unwrap_or_else(|_| StepOutcome::Failed(format!("the handler for `{name}` panicked")))
+            }
+            Err(message) => StepOutcome::Failed(message),
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        job.record.steps[pos].duration_ms = Some(duration_ms);
+        ran += 1;
+        let (kind, step_status, message) = match &outcome {
+            StepOutcome::Succeeded => (EventKind::StepDone, StepStatus::Succeeded, None),
+            StepOutcome::Failed(m) => (EventKind::StepFail, StepStatus::Failed, Some(m.clone())),
+            StepOutcome::Cancelled => (EventKind::StepFail, StepStatus::Aborted, Some("stopped".to_string())),
+        };
+        job.record.steps[pos].status = step_status;
+        events.emit(kind, Draft { duration_ms: Some(duration_ms), status: Some(step_status.as_str().into()), ..step(message) });
+        events.sync();
+        save(&job, &mut warnings);
+        match outcome {
+            StepOutcome::Succeeded => {}
+            StepOutcome::Cancelled => {
+                status = JobStatus::Aborted;
+                break;
+            }
+            StepOutcome::Failed(_) => {
+                failed += 1;
+                // An Activity whose On failure says to go on (a report, say) is surfaced in
+                // the log but does not fail the build.
+                if !activity.aborts_on_failure {
+                    events.emit(EventKind::Log, step(Some(format!("`{name}` continues on failure; the build goes on"))));
+                    continue;
+                }
+                // Remote Activities come after every local one, so none has run yet.
+                status = JobStatus::Failed;
+                break;
+            }
+        }
+    }
+
+    let summary = format!("{} — {ran} ran, {skipped} skipped, {failed} failed", status.as_str());
+    events.emit(EventKind::Summary, Draft { message: Some(summary), status: Some(status.as_str().into()), ..Draft::default() });
+    events.sync();
+    if let Some(e) = events.error() {
+        warnings.push(e);
+    }
+    job.finish(status)?;
+    Ok(BuildOutcome { job_id: job.record.id.clone(), job_dir: job.dir.clone(), status, warnings })
+}
+
+fn save(job: &Job, warnings: &mut Vec<String>) {
+    if let Err(e) = job.save() {
+        warnings.push(e);
+    }
+}
+
+/// For each Activity, the hash of its newest successful (or skipped-as-unchanged) step.
+fn last_success_hashes(jobs: &[Job]) -> HashMap<&str, &String> {
+    let mut out = HashMap::new();
+    for job in jobs {
+        for step in &job.record.steps {
+            if matches!(step.status, StepStatus::Succeeded | StepStatus::Skipped) {
+                out.insert(step.activity.as_str(), &step.hash);
+            }
+        }
+    }
+    out
+}
+
+/// The content hash of a step: its playbook text, its declared Input answers and the hash of
+/// the step before it (so a change upstream reruns everything after it).
+pub fn step_hash(activity: &Activity, playbook_text: &str, case: &Case, previous: &str) -> String {
+    let mut h = Fnv128::default();
+    h.field(playbook_text.get(activity.span.clone()).unwrap_or_default().as_bytes());
+    for input in &activity.input_refs {
+        h.field(input.text.as_bytes());
+        match case.answer_entry(&input.text) {
+            Some(entry) => {
+                h.field(format!("{:?}", entry.state).as_bytes());
+                h.field(node_to_json(&entry.value).to_string().as_bytes());
+            }
+            None => h.field(b"<none>"),
+        }
+    }
+    h.field(previous.as_bytes());
+    format!("{:032x}", h.0)
+}
+
+/// FNV-1a, 128 bits: change detection, not security.
+struct Fnv128(u128);
+
+impl Default for Fnv128 {
+    fn default() -> Self {
+        Fnv128(0x6c62272e07bb014262b821756295c58d)
+    }
+}
+
+impl Fnv128 {
+    fn field(&mut self, bytes: &[u8]) {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            self.0 ^= u128::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000000001000000000000000000013B);
+        }
+    }
+}
+
+/// Every recorded answer as `PLAYBOOK_<ID>`: scalars as written, lists and maps as JSON.
+/// Deferred, unknown and empty answers are left out.
+pub fn answers_env(case: &Case) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    let mut env = Vec::new();
+    for entry in &case.answers {
+        if entry.state != AnswerState::Value || !seen.insert(entry.id.as_str()) {
+            continue;
+        }
+        let value = match &entry.value.kind {
+            NodeKind::Scalar(s) => s.value.clone(),
+            NodeKind::Seq(_) | NodeKind::Map(_) => node_to_json(&entry.value).to_string(),
+            NodeKind::Alias => continue,
+        };
+        env.push((env_name(&entry.id), value));
+    }
+    env
+}
+
+pub fn env_name(id: &str) -> String {
+    let upper: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("PLAYBOOK_{upper}")
+}
+
+/// A YAML answer as JSON: quoted scalars are strings; plain ones may be null, booleans or numbers.
+pub fn node_to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &node.kind {
+        NodeKind::Scalar(s) if s.quoted || node.tag.is_some() => Value::String(s.value.clone()),
+        NodeKind::Scalar(s) if is_null_word(&s.value) => Value::Null,
+        NodeKind::Scalar(s) => {
+            if let Some(b) = parse_bool(&s.value) {
+                Value::Bool(b)
+            } else if let Some(n) = parse_number(&s.value) {
+                if n.fract() == 0.0 && n.abs() < 9e15 {
+                    Value::from(n as i64)
+                } else {
+                    serde_json::Number::from_f64(n).map_or(Value::String(s.value.clone()), Value::Number)
+                }
+            } else {
+                Value::String(s.value.clone())
+            }
+        }
+        NodeKind::Seq(items) => Value::Array(items.iter().map(node_to_json).collect()),
+        NodeKind::Map(entries) => Value::Object(
+            entries.iter().map(|e| (e.key.as_scalar().map(|k| k.value.clone()).unwrap_or_default(), node_to_json(&e.value))).collect(),
+        ),
+        NodeKind::Alias => Value::Null,
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
