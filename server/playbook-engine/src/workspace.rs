@@ -30,6 +30,63 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     })
 }
 
+/// The two kinds of document the tools read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Playbook,
+    Case,
+}
+
+/// What a file is by its name: Markdown is a playbook, YAML a case. For files the user names
+/// or opens; a workspace scan also asks [`looks_like`], so README.md or CI YAML is left alone.
+pub fn kind_by_name(name: &str) -> Option<DocumentKind> {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".md") || lower.ends_with(".markdown") {
+        Some(DocumentKind::Playbook)
+    } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        Some(DocumentKind::Case)
+    } else {
+        None
+    }
+}
+
+/// What a text is by its content: a top-level `playbook:` key makes a case, a
+/// `## Phase <n>` heading a playbook. One rule for the CLI and the language server.
+pub fn looks_like(text: &str) -> Option<DocumentKind> {
+    let lines = || text.lines().map(|l| l.trim_start_matches('\u{feff}'));
+    if lines().any(|l| l.starts_with("playbook:")) {
+        Some(DocumentKind::Case)
+    } else if lines().any(|l| l.trim_start().strip_prefix("## ").is_some_and(|h| h.trim_start().to_lowercase().starts_with("phase "))) {
+        Some(DocumentKind::Playbook)
+    } else {
+        None
+    }
+}
+
+/// Every file under `root` whose name says playbook or case, in a stable order, skipping
+/// hidden folders (`.git`, `.playbook`), `node_modules` and `target`. Unreadable entries come
+/// back as messages.
+pub fn document_files(root: &Path) -> Vec<Result<PathBuf, String>> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0 || !(name.starts_with('.') || name == "node_modules" || name == "target")
+        })
+        .filter_map(|entry| match entry {
+            Ok(e) if e.file_type().is_file() && kind_by_name(&e.file_name().to_string_lossy()).is_some() => Some(Ok(e.into_path())),
+            Ok(_) => None,
+            Err(e) => Some(Err(format!("cannot walk {}: {e}", root.display()))),
+        })
+        .collect()
+}
+
+/// A file a workspace scan should read: its name and content agree on its kind.
+pub fn scanned_kind(name: &str, text: &str) -> Option<DocumentKind> {
+    kind_by_name(name).filter(|kind| looks_like(text) == Some(*kind))
+}
+
 /// The workspace a case belongs to: the enclosing git work tree, else the case's folder.
 pub fn workspace_root(case_dir: &Path) -> PathBuf {
     let start = case_dir.canonicalize().unwrap_or_else(|_| case_dir.to_path_buf());
@@ -105,6 +162,18 @@ pub fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_are_told_apart_by_name_and_content() {
+        assert_eq!(kind_by_name("a/Playbook.MD"), Some(DocumentKind::Playbook));
+        assert_eq!(kind_by_name("working_case.yml"), Some(DocumentKind::Case));
+        assert_eq!(kind_by_name("notes.txt"), None);
+        assert_eq!(looks_like("\u{feff}playbook: x.md\nanswers: {}\n"), Some(DocumentKind::Case));
+        assert_eq!(looks_like("# T\n\n##  Phase 1: One\n"), Some(DocumentKind::Playbook));
+        assert_eq!(scanned_kind("README.md", "# Readme\n## Usage\n"), None);
+        assert_eq!(scanned_kind("ci.yaml", "jobs: {}\n"), None);
+        assert_eq!(scanned_kind("registry.md", "## Phase 1: One\n"), Some(DocumentKind::Playbook));
+    }
 
     #[test]
     fn probes_stay_inside_the_workspace() {

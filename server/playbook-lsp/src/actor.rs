@@ -287,25 +287,14 @@ impl Actor {
     fn index_workspace(&mut self) {
         let roots = self.world.roots.clone();
         for root in roots {
-            let walker = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
-                let name = e.file_name().to_string_lossy();
-                e.depth() == 0 || !(name.starts_with('.') || name == "node_modules" || name == "target")
-            });
-            for entry in walker.filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
-                let path = entry.path();
-                let Some(uri) = Uri::from_file_path(path) else { continue };
+            for path in playbook_engine::workspace::document_files(&root).into_iter().filter_map(Result::ok) {
+                let Some(uri) = Uri::from_file_path(&path) else { continue };
                 if self.ropes.contains_key(&uri) {
                     continue;
                 }
-                let name = path.to_string_lossy();
-                let plausible = [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| name.to_ascii_lowercase().ends_with(ext));
-                if !plausible {
-                    continue;
-                }
-                let Ok(text) = read_text(path) else { continue };
-                // In the workspace scan, Markdown counts only when it has phases.
-                let is_playbook = name.ends_with(".md") && text.lines().any(|l| l.starts_with("## Phase "));
-                if kind_of(&name, &text) == Some(Kind::Case) || is_playbook {
+                let Ok(text) = read_text(&path) else { continue };
+                // A scan reads only files whose name and content agree (not README.md, not CI YAML).
+                if playbook_engine::workspace::scanned_kind(&path.to_string_lossy(), &text).is_some() {
                     self.set_document(uri, None, text.into());
                 }
             }

@@ -9,17 +9,13 @@ use playbook_core::case::Case;
 use playbook_core::finding::Finding;
 use playbook_core::playbook::{self, Playbook};
 use playbook_core::span::{ColumnUnit, LineCol, LineIndex, Span};
-use playbook_engine::workspace::{FsProbe, normalize};
+use playbook_engine::workspace::{self, FsProbe, normalize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use tower_lsp_server::ls_types::{Position, Range, Uri};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Playbook,
-    Case,
-}
+pub use playbook_engine::workspace::DocumentKind as Kind;
 
 /// One version of one document. Models are parsed lazily, once per version.
 #[derive(Debug)]
@@ -58,18 +54,16 @@ impl Document {
     }
 }
 
-/// What kind of document a file is, by name and (for YAML) content.
+/// What kind of document an open file is: any Markdown is a playbook to lint; YAML is a case
+/// when it is named like one or has a `playbook:` key (the shared rule in the engine).
 pub fn kind_of(path_or_uri: &str, text: &str) -> Option<Kind> {
-    let lower = path_or_uri.to_ascii_lowercase();
-    if lower.ends_with(".md") || lower.ends_with(".markdown") {
-        return Some(Kind::Playbook);
+    match workspace::kind_by_name(path_or_uri)? {
+        Kind::Playbook => Some(Kind::Playbook),
+        Kind::Case => {
+            let named = path_or_uri.rsplit('/').next().is_some_and(|n| n.to_ascii_lowercase().starts_with("working_case"));
+            (named || workspace::looks_like(text) == Some(Kind::Case)).then_some(Kind::Case)
+        }
     }
-    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        let named = lower.rsplit('/').next().is_some_and(|n| n.starts_with("working_case"));
-        let has_key = text.lines().any(|l| l.trim_start_matches('\u{feff}').starts_with("playbook:"));
-        return (named || has_key).then_some(Kind::Case);
-    }
-    None
 }
 
 #[derive(Debug, Clone)]

@@ -5,17 +5,13 @@ use playbook_core::analysis::{self, BUILTIN_HANDLERS, CaseContext};
 use playbook_core::case::Case;
 use playbook_core::finding::{self, DocRef, Finding, Severity};
 use playbook_core::playbook::{self, Playbook};
-use playbook_engine::workspace::{FsProbe, current_phase, read_text, workspace_root};
+use playbook_engine::workspace::{
+    DocumentKind as Kind, FsProbe, current_phase, document_files, kind_by_name, looks_like, read_text, scanned_kind, workspace_root,
+};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Playbook,
-    Case,
-}
 
 struct Loaded {
     display: String,
@@ -159,19 +155,10 @@ fn collect(paths: &[PathBuf], problems: &mut Vec<String>) -> Vec<(PathBuf, Kind)
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let walker = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
-                let name = e.file_name().to_string_lossy();
-                e.depth() == 0 || !(name.starts_with('.') || name == "node_modules" || name == "target")
-            });
-            for entry in walker {
-                match entry {
-                    Ok(e) if e.file_type().is_file() => {
-                        if let Some(kind) = sniff(e.path()) {
-                            out.push((e.path().to_path_buf(), kind));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => problems.push(format!("cannot walk {}: {e}", path.display())),
+            for file in document_files(path) {
+                match file {
+                    Ok(file) => out.extend(sniff(&file).map(|kind| (file, kind))),
+                    Err(e) => problems.push(e),
                 }
             }
         } else if path.exists() {
@@ -186,38 +173,18 @@ fn collect(paths: &[PathBuf], problems: &mut Vec<String>) -> Vec<(PathBuf, Kind)
     out
 }
 
-fn extension(path: &Path) -> String {
-    path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default()
-}
-
+/// A file named on the command line is checked by its name (or, failing that, its content).
 fn explicit_kind(path: &Path) -> Option<Kind> {
-    match extension(path).as_str() {
-        "md" | "markdown" => Some(Kind::Playbook),
-        "yaml" | "yml" => Some(Kind::Case),
-        _ => sniff_content(path),
-    }
+    let name = path.to_string_lossy();
+    kind_by_name(&name).or_else(|| looks_like(&String::from_utf8_lossy(&std::fs::read(path).ok()?)))
 }
 
 /// In a directory, only documents that look like ours are checked: Markdown with a
 /// `## Phase <n>` heading, YAML with a top-level `playbook:` key.
 fn sniff(path: &Path) -> Option<Kind> {
-    match extension(path).as_str() {
-        "md" | "markdown" | "yaml" | "yml" => sniff_content(path),
-        _ => None,
-    }
-}
-
-fn sniff_content(path: &Path) -> Option<Kind> {
+    let name = path.to_string_lossy();
     let bytes = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 20)]);
-    let lines = || text.lines().map(|l| l.trim_start_matches('\u{feff}'));
-    if lines().any(|l| l.starts_with("playbook:")) {
-        Some(Kind::Case)
-    } else if lines().any(|l| l.trim_start().strip_prefix("## ").is_some_and(|h| h.trim_start().to_lowercase().starts_with("phase "))) {
-        Some(Kind::Playbook)
-    } else {
-        None
-    }
+    scanned_kind(&name, &String::from_utf8_lossy(&bytes))
 }
 
 /// A path as people want to read it: relative stays relative, `a/b/../c` becomes `a/c`.
