@@ -62,6 +62,11 @@ pub fn target_at(doc: &Document, offset: usize) -> Option<Target> {
     match doc.kind {
         Kind::Case => {
             let case = doc.case();
+            if case.syntax_error.is_some() {
+                // While the YAML is broken (mid-edit), answer keys are still read line by line.
+                let (id, span) = crate::features::completion::answer_key_at(&doc.text, offset)?;
+                return Some(Target::CaseKey { id, span });
+            }
             for entry in &case.answers {
                 if touches(&entry.key_span, offset) {
                     return Some(Target::CaseKey { id: entry.id.clone(), span: entry.key_span.clone() });

@@ -124,10 +124,16 @@ impl World {
     }
 
     /// The document a case names in `playbook:`, resolved relative to the case.
+    /// While the case does not parse (the user is typing), its `playbook:` line still names it.
     pub fn playbook_uri_for(&self, case_doc: &Document, case: &Case) -> Option<Uri> {
-        let target = case.playbook.as_ref().filter(|r| !r.path.is_empty())?;
+        let path = match &case.playbook {
+            Some(r) => Some(r.path.clone()),
+            None if case.syntax_error.is_some() => crate::features::completion::playbook_line(&case_doc.text),
+            None => None,
+        }
+        .filter(|p| !p.is_empty())?;
         let dir = case_doc.path.as_ref()?.parent()?;
-        Uri::from_file_path(normalize(&dir.join(&target.path)))
+        Uri::from_file_path(normalize(&dir.join(path)))
     }
 
     pub fn case_view(&self, case_doc: &Arc<Document>) -> CaseView {

@@ -454,3 +454,26 @@ async fn references_and_rename_on_the_real_openg2p_playbook() {
     }
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_work_from_a_case_whose_yaml_is_broken_mid_edit() {
+    let root = workspace("nav-broken");
+    let client = Client::start(&root, capabilities(true, false)).await;
+    let text = std::fs::read_to_string(root.join("fixtures/demo/working_case.yaml")).unwrap();
+    let uri = client.open("fixtures/demo/working_case.yaml").await;
+    // An unclosed flow sequence at the end: the document no longer parses.
+    let end = text.lines().count() as u32;
+    client.change(&uri, json!([{ "range": { "start": position(end, 0), "end": position(end, 0) }, "text": "  oops: [\n" }])).await;
+    client.wait_idle().await;
+    assert!(client.codes(&uri).iter().any(|c| c.0 == "yaml-syntax"));
+    let (line, col) = find(&text, "country:");
+    let refs = client
+        .call(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": uri }, "position": position(line, col + 2), "context": { "includeDeclaration": true } }),
+        )
+        .await;
+    let refs = refs.as_array().expect("references while the YAML is broken");
+    assert!(refs.iter().any(|r| r["uri"].as_str().unwrap().ends_with("playbooks/registry.md")), "{refs:?}");
+    client.shutdown().await;
+}

@@ -16,12 +16,11 @@ use playbook_core::condition::Truth;
 use playbook_core::playbook::Item;
 use playbook_core::span::Span;
 use playbook_core::types::{Shape, ValueType};
-use playbook_engine::workspace::normalize;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionItemLabelDetails, CompletionList, CompletionParams, CompletionResponse,
-    CompletionTextEdit, Documentation, InsertTextFormat, MarkupContent, MarkupKind, TextEdit, Uri,
+    CompletionTextEdit, Documentation, InsertTextFormat, MarkupContent, MarkupKind, TextEdit,
 };
 
 pub fn completion(world: &World, params: &CompletionParams) -> Option<CompletionResponse> {
@@ -177,20 +176,6 @@ pub fn playbook_line(text: &str) -> Option<String> {
         let path = rest.trim().trim_matches(|c| c == '"' || c == '\'');
         (!path.is_empty()).then(|| path.to_string())
     })
-}
-
-/// The playbook a case uses: through the parsed case when it parses, else through its
-/// `playbook:` line.
-pub fn case_playbook(world: &World, doc: &Arc<Document>) -> Option<Arc<Document>> {
-    if let Some(pb) = world.case_view(doc).playbook_doc {
-        return Some(pb);
-    }
-    // A case that parses but names no playbook (or a missing one) has none.
-    doc.case().syntax_error.as_ref()?;
-    let path = playbook_line(&doc.text)?;
-    let dir = doc.path.as_ref()?.parent()?;
-    let uri = Uri::from_file_path(normalize(&dir.join(path)))?;
-    world.get(&uri).filter(|d| !d.playbook().phases.is_empty()).cloned()
 }
 
 /// The case's answers for evaluating conditions. When the text does not parse, it is parsed
@@ -362,7 +347,7 @@ fn top_level_context(text: &str, line: &Line<'_>, col: usize) -> Option<Context>
 // Items
 
 fn key_items(world: &World, doc: &Arc<Document>, key: &KeyContext) -> Vec<CompletionItem> {
-    let Some(pb_doc) = case_playbook(world, doc) else { return Vec::new() };
+    let Some(pb_doc) = world.case_view(doc).playbook_doc else { return Vec::new() };
     let pb = pb_doc.playbook();
     let answers = case_answers(doc, Some(key.line));
     let current = current_phase_index(&pb, world.current_phase(doc));
@@ -403,7 +388,7 @@ fn key_items(world: &World, doc: &Arc<Document>, key: &KeyContext) -> Vec<Comple
 }
 
 fn value_items(world: &World, doc: &Arc<Document>, value: &ValueContext) -> Vec<CompletionItem> {
-    let Some(pb_doc) = case_playbook(world, doc) else { return Vec::new() };
+    let Some(pb_doc) = world.case_view(doc).playbook_doc else { return Vec::new() };
     let pb = pb_doc.playbook();
     let Some(item) = pb.item(&value.id) else { return Vec::new() };
     let (choices, kind): (Vec<String>, _) = match item.value_type.as_ref().map(|t| &t.value_type) {

@@ -2,9 +2,9 @@
 //! condition or Inputs reference), an Activity's contract on its name, a phase's summary on
 //! its heading.
 
-use crate::features::completion::{answer_key_at, case_answers, case_playbook, line_at, lines};
-use crate::locate::{Target, target_at};
-use crate::world::{Document, Kind, World};
+use crate::features::completion::{case_answers, line_at, lines};
+use crate::locate::{Target, playbook_of, target_at};
+use crate::world::{Kind, World};
 use playbook_core::analysis::required::{current_phase_index, requirement};
 use playbook_core::analysis::{BUILTIN_HANDLERS, runnable};
 use playbook_core::condition::{Answer, Answers, Truth};
@@ -12,15 +12,14 @@ use playbook_core::playbook::{Activity, Field, Item, Origin, Phase, Playbook, Re
 use playbook_core::types::ValueType;
 use playbook_core::validation::{CharClass, Check};
 use std::fmt::Write as _;
-use std::sync::Arc;
 use tower_lsp_server::ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
 pub fn hover(world: &World, params: &HoverParams) -> Option<Hover> {
     let position = &params.text_document_position_params;
     let doc = world.get(&position.text_document.uri)?;
     let offset = world.offset(doc, position.position);
-    let target = target_here(doc, offset)?;
-    let pb_doc = playbook_for(world, doc)?;
+    let target = target_at(doc, offset)?;
+    let pb_doc = playbook_of(world, doc)?;
     let pb = pb_doc.playbook();
     let value = match &target {
         Target::Activity { span, .. } => activity_markdown(&pb, pb.activities.iter().find(|a| a.name.span == *span)?),
@@ -41,25 +40,6 @@ pub fn hover(world: &World, params: &HoverParams) -> Option<Hover> {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
         range: Some(world.range(doc, target.span())),
     })
-}
-
-/// What is under the cursor; in a case that does not parse, an answer key read from its line.
-pub fn target_here(doc: &Document, offset: usize) -> Option<Target> {
-    target_at(doc, offset).or_else(|| {
-        (doc.kind == Kind::Case && doc.case().syntax_error.is_some())
-            .then(|| answer_key_at(&doc.text, offset))
-            .flatten()
-            .map(|(id, span)| Target::CaseKey { id, span })
-    })
-}
-
-/// The playbook behind a document: itself, or the playbook a case names (even while the case
-/// does not parse).
-pub fn playbook_for(world: &World, doc: &Arc<Document>) -> Option<Arc<Document>> {
-    match doc.kind {
-        Kind::Playbook => Some(doc.clone()),
-        Kind::Case => case_playbook(world, doc),
-    }
 }
 
 /// What a hover in a case adds: whether the item is required now for these answers.
