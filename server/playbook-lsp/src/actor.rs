@@ -334,7 +334,13 @@ impl Actor {
 
     async fn status(&self, busy: bool) {
         if let Some(client) = &self.client {
-            let status: Status = status::compute(&self.world, busy, self.generation);
+            // Turning busy happens on the first keystroke after a pause: say so without
+            // computing every case's progress, which the idle notification will carry.
+            let status: Status = if busy {
+                Status { busy, generation: self.generation, cases: Vec::new() }
+            } else {
+                status::compute(&self.world, busy, self.generation)
+            };
             client.send_notification::<status::StatusNotification>(status).await;
         }
     }

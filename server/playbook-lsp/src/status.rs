@@ -16,6 +16,8 @@ pub struct Status {
     /// that asks `playbook/status` after an edit waits for an idle notification with at least
     /// the generation the request returned.
     pub generation: u64,
+    /// Every case's progress: in idle notifications and in answers to the request (a busy
+    /// notification leaves it empty; the idle one that follows has it).
     pub cases: Vec<CaseStatus>,
 }
 
