@@ -142,7 +142,7 @@ impl World {
             None => (None, None),
             Some(uri) => match self.docs.get(&uri) {
                 Some(doc) if !doc.playbook().phases.is_empty() => (Some(doc.clone()), None),
-                Some(_) => (None, Some("it has no `## Phase <n>: <Name>` headings, so it is not a playbook".to_string())),
+                Some(_) => (None, Some(analysis::NOT_A_PLAYBOOK.to_string())),
                 None => (None, Some("no such file".to_string())),
             },
         };

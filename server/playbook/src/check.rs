@@ -96,9 +96,12 @@ impl Checker {
         self.add_source(&display, &text);
         let case = Case::parse(&text);
         let case_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        let mut found = analysis::structural(&case);
         let mut playbook_doc = None;
-        if case.syntax_error.is_none() {
+        // `check_case` includes the structural findings; without a playbook they stand alone.
+        let mut found;
+        if case.syntax_error.is_some() {
+            found = analysis::structural(&case);
+        } else {
             let target = case.playbook.as_ref().filter(|r| !r.path.is_empty()).map(|r| case_dir.join(&r.path));
             match target.as_deref().map(|p| self.load_playbook(p)) {
                 Some(Ok(loaded)) if !loaded.playbook.phases.is_empty() => {
@@ -110,11 +113,15 @@ impl Checker {
                     self.add_source(&loaded.display, &loaded.text);
                     playbook_doc = Some(loaded);
                 }
-                Some(Ok(_)) => {
-                    found.push(analysis::playbook_not_found(&case, "it has no `## Phase <n>: <Name>` headings, so it is not a playbook"))
+                other => {
+                    let reason = match other {
+                        Some(Err(e)) => e,
+                        Some(Ok(_)) => analysis::NOT_A_PLAYBOOK.to_string(),
+                        None => "no path given".to_string(),
+                    };
+                    found = analysis::structural(&case);
+                    found.push(analysis::playbook_not_found(&case, &reason));
                 }
-                Some(Err(e)) => found.push(analysis::playbook_not_found(&case, &e)),
-                None => found.push(analysis::playbook_not_found(&case, "no path given")),
             }
         }
         finding::sort(&mut found);

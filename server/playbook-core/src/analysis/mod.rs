@@ -7,6 +7,9 @@ pub mod required;
 pub use case_check::{CaseContext, check_case, playbook_not_found, record_answer, structural};
 pub use playbook_lint::{lint_playbook, runnable};
 
+/// Why a file named by `playbook:` is refused when it has no phases.
+pub const NOT_A_PLAYBOOK: &str = "it has no `## Phase <n>: <Name>` headings, so it is not a playbook";
+
 /// Activities of the registry build that have built-in handlers (the engine provides one for
 /// each); other Activities need a `sh run` block to be runnable.
 pub const BUILTIN_HANDLERS: [&str; 16] = [
