@@ -183,22 +183,11 @@ impl World {
             Kind::Playbook => analysis::lint_playbook(&doc.playbook(), &BUILTIN_HANDLERS),
             Kind::Case => {
                 let view = self.case_view(doc);
-                if view.case.syntax_error.is_some() {
-                    return analysis::structural(&view.case);
-                }
-                match &view.playbook_doc {
-                    Some(pb) => {
-                        let probe = self.file_probe(doc);
-                        let ctx = CaseContext { current_phase: self.current_phase(doc), files: &probe };
-                        analysis::check_case(&view.case, &doc.text, &pb.playbook(), &ctx)
-                    }
-                    None => {
-                        let mut found = analysis::structural(&view.case);
-                        let reason = view.playbook_error.as_deref().unwrap_or("no path given");
-                        found.push(analysis::playbook_not_found(&view.case, reason));
-                        found
-                    }
-                }
+                let playbook = view.playbook_doc.as_ref().map(|d| d.playbook());
+                let playbook = playbook.as_deref().ok_or(view.playbook_error.as_deref().unwrap_or("no path given"));
+                let probe = self.file_probe(doc);
+                let ctx = CaseContext { current_phase: self.current_phase(doc), files: &probe };
+                analysis::check_case_or_missing(&view.case, &doc.text, playbook, &ctx)
             }
         }
     }

@@ -96,33 +96,22 @@ impl Checker {
         self.add_source(&display, &text);
         let case = Case::parse(&text);
         let case_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        let mut playbook_doc = None;
-        // `check_case` includes the structural findings; without a playbook they stand alone.
-        let mut found;
-        if case.syntax_error.is_some() {
-            found = analysis::structural(&case);
-        } else {
-            let target = case.playbook.as_ref().filter(|r| !r.path.is_empty()).map(|r| case_dir.join(&r.path));
-            match target.as_deref().map(|p| self.load_playbook(p)) {
-                Some(Ok(loaded)) if !loaded.playbook.phases.is_empty() => {
-                    let mut warn = |m: String| eprintln!("warning: {m}");
-                    let phase = current_phase(&case_dir, &mut warn);
-                    let probe = FsProbe { root: workspace_root(&case_dir), case_dir: case_dir.clone() };
-                    let ctx = CaseContext { current_phase: phase, files: &probe };
-                    found = analysis::check_case(&case, &text, &loaded.playbook, &ctx);
-                    self.add_source(&loaded.display, &loaded.text);
-                    playbook_doc = Some(loaded);
-                }
-                other => {
-                    let reason = match other {
-                        Some(Err(e)) => e,
-                        Some(Ok(_)) => analysis::NOT_A_PLAYBOOK.to_string(),
-                        None => "no path given".to_string(),
-                    };
-                    found = analysis::structural(&case);
-                    found.push(analysis::playbook_not_found(&case, &reason));
-                }
-            }
+        // A case whose YAML does not parse is not followed to its playbook.
+        let target = case.playbook.as_ref().filter(|r| !r.path.is_empty() && case.syntax_error.is_none()).map(|r| case_dir.join(&r.path));
+        let loaded = match target.as_deref().map(|p| self.load_playbook(p)) {
+            Some(Ok(loaded)) if !loaded.playbook.phases.is_empty() => Ok(loaded),
+            Some(Ok(_)) => Err(analysis::NOT_A_PLAYBOOK.to_string()),
+            Some(Err(e)) => Err(e),
+            None => Err("no path given".to_string()),
+        };
+        let mut warn = |m: String| eprintln!("warning: {m}");
+        let phase = current_phase(&case_dir, &mut warn);
+        let probe = FsProbe { root: workspace_root(&case_dir), case_dir: case_dir.clone() };
+        let ctx = CaseContext { current_phase: phase, files: &probe };
+        let mut found = analysis::check_case_or_missing(&case, &text, loaded.as_ref().map(|l| &l.playbook).map_err(String::as_str), &ctx);
+        let playbook_doc = loaded.ok();
+        if let Some(l) = &playbook_doc {
+            self.add_source(&l.display, &l.text);
         }
         finding::sort(&mut found);
         let playbook_file = playbook_doc.as_ref().map_or(display.as_str(), |l| l.display.as_str());

@@ -72,6 +72,21 @@ pub fn check_case(case: &Case, text: &str, playbook: &Playbook, ctx: &CaseContex
     out
 }
 
+/// Every finding of a case, whether or not its playbook could be loaded: what both shells
+/// report. `playbook` is the loaded playbook, or why it could not be loaded.
+pub fn check_case_or_missing(case: &Case, text: &str, playbook: Result<&Playbook, &str>, ctx: &CaseContext<'_>) -> Vec<Finding> {
+    match playbook {
+        Ok(playbook) => check_case(case, text, playbook, ctx),
+        // A syntax error hides what `playbook:` says: report the syntax error alone.
+        Err(_) if case.syntax_error.is_some() => structural(case),
+        Err(reason) => {
+            let mut found = structural(case);
+            found.push(playbook_not_found(case, reason));
+            found
+        }
+    }
+}
+
 /// Findings that need no playbook: syntax, duplicate keys, the shape of `answers`.
 pub fn structural(case: &Case) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -4,7 +4,7 @@ mod case_check;
 mod playbook_lint;
 pub mod required;
 
-pub use case_check::{CaseContext, check_case, playbook_not_found, record_answer, structural};
+pub use case_check::{CaseContext, check_case, check_case_or_missing, playbook_not_found, record_answer, structural};
 pub use playbook_lint::{lint_playbook, runnable};
 
 /// Why a file named by `playbook:` is refused when it has no phases.
