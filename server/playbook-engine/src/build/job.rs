@@ -70,6 +70,12 @@ pub struct StepRecord {
     pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Why the step failed (the handler's message), for status displays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the step ended (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
     /// The step's content hash: its playbook text, its Input answers, the hashes before it.
     pub hash: String,
 }

@@ -7,6 +7,7 @@ use super::events::{Draft, EventKind, EventSink, Observer};
 use super::handler::{Registry, StepContext, StepOutcome};
 use super::job::{Job, JobStatus, StepRecord, StepStatus, list_jobs, recover_interrupted};
 use super::redact::Redactor;
+use super::time::{now_ms, rfc3339};
 use crate::workspace::{current_phase, read_text};
 use playbook_core::case::{AnswerState, Case};
 use playbook_core::playbook::{self, Activity, Playbook};
@@ -101,6 +102,8 @@ pub fn run_build(
                 index: *index,
                 status: StepStatus::Pending,
                 duration_ms: None,
+                message: None,
+                finished: None,
                 hash: previous.clone(),
             }
         })
@@ -151,12 +154,13 @@ pub fn run_build(
         let hash = job.record.steps[pos].hash.clone();
         if !options.force && last_success.get(name.as_str()).is_some_and(|h| **h == hash) {
             job.record.steps[pos].status = StepStatus::Skipped;
+            job.record.steps[pos].finished = Some(rfc3339(now_ms()));
             skipped += 1;
+            save(&job, &mut warnings);
             events.emit(
                 EventKind::StepSkip,
                 Draft { status: Some("skipped".into()), ..step(Some("unchanged since its last success".into())) },
             );
-            save(&job, &mut warnings);
             continue;
         }
         job.record.steps[pos].status = StepStatus::Running;
@@ -182,9 +186,12 @@ pub fn run_build(
             StepOutcome::Cancelled => (EventKind::StepFail, StepStatus::Aborted, Some("stopped".to_string())),
         };
         job.record.steps[pos].status = step_status;
+        job.record.steps[pos].message = message.as_ref().map(|m| events.redact(m));
+        job.record.steps[pos].finished = Some(rfc3339(now_ms()));
+        // job.json first: whoever reacts to the event reads the step's new status.
+        save(&job, &mut warnings);
         events.emit(kind, Draft { duration_ms: Some(duration_ms), status: Some(step_status.as_str().into()), ..step(message) });
         events.sync();
-        save(&job, &mut warnings);
         match outcome {
             StepOutcome::Succeeded => {}
             StepOutcome::Cancelled => {
