@@ -34,7 +34,13 @@ pub enum Msg {
         encoding: playbook_core::span::ColumnUnit,
         snippets: bool,
         document_changes: bool,
+        trusted: bool,
+        lens_refresh: bool,
     },
+    /// The client granted (or withdrew) trust in the workspace.
+    Trust(bool),
+    /// A build of the cases in this folder changed its files: re-read their history.
+    BuildsChanged(PathBuf),
     /// The client finished initialising: index the workspace from disk.
     Initialized,
     Open {
@@ -101,6 +107,7 @@ pub fn start(queue: Queue, client: Option<Client>) {
         published: HashSet::new(),
         generation: 0,
         deadline: None,
+        views_changed: false,
     };
     tokio::spawn(actor.run(queue.0));
 }
@@ -118,6 +125,8 @@ struct Actor {
     generation: u64,
     /// When pending analysis runs: pushed back by each edit (debounce), never past the cap.
     deadline: Option<(Instant, Instant)>,
+    /// Build history or trust changed: code lenses and the status must be refreshed.
+    views_changed: bool,
 }
 
 impl Actor {
@@ -142,6 +151,9 @@ impl Actor {
                 Ok(_) => {}
                 Err(_) => tracing::error!("panic while applying a document change; state kept as before"),
             }
+            if std::mem::take(&mut self.views_changed) {
+                self.refresh_views().await;
+            }
         }
     }
 
@@ -155,13 +167,23 @@ impl Actor {
             self.deadline = Some(((now + DEBOUNCE).min(cap), cap));
         }
         match msg {
-            Msg::Configure { roots, encoding, snippets, document_changes } => {
+            Msg::Configure { roots, encoding, snippets, document_changes, trusted, lens_refresh } => {
                 let world = Arc::make_mut(&mut self.world);
                 world.roots = roots;
                 world.encoding = encoding;
                 world.snippets = snippets;
                 world.document_changes = document_changes;
+                world.trusted = trusted;
+                world.lens_refresh = lens_refresh;
             }
+            Msg::Trust(trusted) => {
+                if self.world.trusted != trusted {
+                    Arc::make_mut(&mut self.world).trusted = trusted;
+                    // "▶ Run" lenses appear or go.
+                    self.views_changed = true;
+                }
+            }
+            Msg::BuildsChanged(case_dir) => self.read_builds(case_dir),
             Msg::Initialized => self.index_workspace(),
             Msg::Open { uri, version, text } => {
                 self.ropes.insert(uri.clone(), Rope::from_str(&text));
@@ -192,6 +214,10 @@ impl Actor {
                 for event in events {
                     if let Some(case_dir) = state_file_folder(&event.uri) {
                         self.read_phase(case_dir);
+                        continue;
+                    }
+                    if let Some(case_dir) = job_file_folder(&event.uri) {
+                        self.read_builds(case_dir);
                         continue;
                     }
                     if self.ropes.contains_key(&event.uri) {
@@ -228,10 +254,13 @@ impl Actor {
         // we have not read yet.
         if kind == Kind::Case {
             self.load_playbook_of(&doc);
-            if let Some(dir) = doc.path.as_ref().and_then(|p| p.parent())
-                && !self.world.phases.contains_key(dir)
-            {
-                self.read_phase(dir.to_path_buf());
+            if let Some(dir) = doc.path.as_ref().and_then(|p| p.parent()) {
+                if !self.world.phases.contains_key(dir) {
+                    self.read_phase(dir.to_path_buf());
+                }
+                if !self.world.builds.contains_key(dir) {
+                    self.read_builds(dir.to_path_buf());
+                }
             }
         }
     }
@@ -268,6 +297,16 @@ impl Actor {
                 .map(|d| d.uri.clone())
                 .collect();
             self.dirty.extend(cases);
+        }
+    }
+
+    /// Re-read the builds beside the cases in `case_dir`; lenses and status follow.
+    fn read_builds(&mut self, case_dir: PathBuf) {
+        let history = Arc::new(playbook_engine::build::BuildHistory::read(&case_dir));
+        let world = Arc::make_mut(&mut self.world);
+        if world.builds.get(&case_dir) != Some(&history) {
+            world.builds.insert(case_dir, history);
+            self.views_changed = true;
         }
     }
 
@@ -332,6 +371,24 @@ impl Actor {
         self.status(false).await;
     }
 
+    /// Ask the client to re-request code lenses, and tell it the new status (when idle; a
+    /// busy actor sends the idle status soon anyway).
+    async fn refresh_views(&self) {
+        let Some(client) = &self.client else { return };
+        if self.world.lens_refresh {
+            let client = client.clone();
+            // A request to the client is never awaited on the actor's path.
+            tokio::spawn(async move {
+                if let Err(e) = client.code_lens_refresh().await {
+                    tracing::debug!("client did not refresh code lenses: {e}");
+                }
+            });
+        }
+        if self.dirty.is_empty() {
+            self.status(false).await;
+        }
+    }
+
     async fn status(&self, busy: bool) {
         if let Some(client) = &self.client {
             // Turning busy happens on the first keystroke after a pause: say so without
@@ -344,6 +401,14 @@ impl Actor {
             client.send_notification::<status::StatusNotification>(status).await;
         }
     }
+}
+
+/// The case folder whose `.playbook/builds/<job>/job.json` this URI names, if it names one.
+fn job_file_folder(uri: &Uri) -> Option<PathBuf> {
+    let path = uri.to_file_path()?;
+    let builds = path.parent()?.parent().filter(|p| p.file_name().is_some_and(|n| n == "builds"))?;
+    let dot_playbook = builds.parent().filter(|p| p.file_name().is_some_and(|n| n == ".playbook"))?;
+    (path.file_name()? == "job.json").then(|| dot_playbook.parent().map(|p| p.to_path_buf())).flatten()
 }
 
 /// The case folder whose `.playbook/state.json` this URI names, if it names one.

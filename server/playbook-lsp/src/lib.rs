@@ -6,6 +6,7 @@
 //! `window/showMessage`; the server keeps serving.
 
 pub mod actor;
+pub mod builds;
 pub mod diagnostics;
 pub mod features;
 pub mod locate;
@@ -26,6 +27,7 @@ use tower_lsp_server::{Client, LanguageServer, LspService};
 pub struct Backend {
     client: Client,
     actor: Handle,
+    builds: std::sync::Arc<builds::Builds>,
 }
 
 /// Serve LSP over the given streams until the client says `exit` (or closes the input).
@@ -38,9 +40,13 @@ where
     let handle = actor.clone();
     let service = LspService::build(move |client| {
         actor::start(queue, Some(client.clone()));
-        Backend { client, actor: handle }
+        let builds = builds::Builds::new(client.clone(), handle.clone());
+        Backend { client, actor: handle, builds }
     })
-    .custom_method("playbook/status", Backend::status_request);
+    .custom_method("playbook/status", Backend::status_request)
+    .custom_method("playbook/buildEvents", Backend::build_events_request)
+    // tower-lsp-server has no handler for this notification yet.
+    .custom_method("window/workDoneProgress/cancel", Backend::cancel_progress);
     // Debug builds only: a request that panics, so tests can prove the guard holds.
     #[cfg(debug_assertions)]
     let service = service.custom_method("playbook/internal/panic", Backend::panic_request);
@@ -52,6 +58,37 @@ where
 impl Backend {
     async fn status_request(&self) -> Result<status::Status> {
         Ok(self.actor.status().await)
+    }
+
+    async fn build_events_request(&self, params: builds::ReplayParams) -> Result<Vec<builds::BuildEventParams>> {
+        self.run("buildEvents", |w| builds::replay(w, &params)).await?.map_err(invalid_params)
+    }
+
+    async fn cancel_progress(&self, params: WorkDoneProgressCancelParams) {
+        self.builds.cancel_progress(&params.token);
+    }
+
+    /// The build commands: trust is checked, a build starts on its own thread.
+    async fn build_command(&self, params: &ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        let world = self.actor.snapshot().await;
+        let answer = match params.command.as_str() {
+            builds::STOP_BUILD => argument_or_default(params).and_then(|args| self.builds.stop(&world, args)),
+            command => {
+                let token = params.work_done_progress_params.work_done_token.clone();
+                match argument_or_default(params) {
+                    Ok(args) => self.builds.run(&world, args, command == builds::RUN_ACTIVITY, token).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match answer {
+            Ok(value) => Ok(Some(value)),
+            Err(message) => {
+                // Said where the user looks, and answered to the caller.
+                self.client.show_message(MessageType::WARNING, format!("playbook: {message}")).await;
+                Err(invalid_params(message))
+            }
+        }
     }
 
     #[cfg(debug_assertions)]
@@ -80,6 +117,21 @@ impl Backend {
     }
 }
 
+/// A command's first argument as `T`, or `T::default()` when there is none.
+fn argument_or_default<T: serde::de::DeserializeOwned + Default>(params: &ExecuteCommandParams) -> std::result::Result<T, String> {
+    match params.arguments.first() {
+        None | Some(serde_json::Value::Null) => Ok(T::default()),
+        Some(first) => serde_json::from_value(first.clone()).map_err(|e| format!("bad argument for `{}`: {e}", params.command)),
+    }
+}
+
+/// The client says the workspace is trusted: `initializationOptions.trustedWorkspace` or the
+/// setting `playbook.trustedWorkspace`. Anything else is untrusted.
+fn trusted_in(value: Option<&serde_json::Value>) -> Option<bool> {
+    let value = value?;
+    value.get("trustedWorkspace").or_else(|| value.get("playbook")?.get("trustedWorkspace"))?.as_bool()
+}
+
 fn invalid_params(message: String) -> Error {
     Error { code: ErrorCode::InvalidParams, message: message.into(), data: None }
 }
@@ -101,6 +153,8 @@ fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
     roots.into_iter().map(|r| r.canonicalize().unwrap_or(r)).collect()
 }
 
+const BUILD_COMMANDS: &[&str] = &[builds::RUN_BUILD, builds::RUN_ACTIVITY, builds::STOP_BUILD];
+
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
@@ -119,7 +173,12 @@ impl LanguageServer for Backend {
             .and_then(|w| w.workspace_edit.as_ref())
             .and_then(|e| e.document_changes)
             .unwrap_or(false);
-        self.actor.send(Msg::Configure { roots: workspace_roots(&params), encoding, snippets, document_changes });
+        let trusted = trusted_in(params.initialization_options.as_ref()).unwrap_or(false);
+        let workspace = params.capabilities.workspace.as_ref();
+        let lens_refresh = workspace.and_then(|w| w.code_lens.as_ref()).and_then(|c| c.refresh_support).unwrap_or(false);
+        let progress = params.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
+        self.builds.set_progress_support(progress);
+        self.actor.send(Msg::Configure { roots: workspace_roots(&params), encoding, snippets, document_changes, trusted, lens_refresh });
         let position_encoding = Some(if encoding == ColumnUnit::Utf8 { PositionEncodingKind::UTF8 } else { PositionEncodingKind::UTF16 });
         Ok(InitializeResult {
             server_info: Some(ServerInfo { name: "playbook".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
@@ -145,11 +204,16 @@ impl LanguageServer for Backend {
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::SOURCE]),
+                    code_action_kinds: Some(vec![
+                        CodeActionKind::QUICKFIX,
+                        CodeActionKind::SOURCE,
+                        CodeActionKind::new(code_action::RUN_KIND),
+                    ]),
                     ..Default::default()
                 })),
+                code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: commands::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    commands: commands::COMMANDS.iter().chain(BUILD_COMMANDS).map(|c| c.to_string()).collect(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -160,8 +224,38 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         self.actor.send(Msg::Initialized);
+        // A build left `running` by a server or CLI that died is recorded as interrupted, once
+        // the workspace is indexed, and only where we may write (a trusted workspace).
+        let actor = self.actor.clone();
+        tokio::spawn(async move {
+            let world = actor.snapshot().await;
+            if !world.trusted {
+                return;
+            }
+            let dirs: std::collections::BTreeSet<PathBuf> = world
+                .docs
+                .values()
+                .filter(|d| d.kind == world::Kind::Case)
+                .filter_map(|d| Some(d.path.as_ref()?.parent()?.to_path_buf()))
+                .collect();
+            for dir in dirs {
+                let recovered = tokio::task::spawn_blocking({
+                    let dir = dir.clone();
+                    move || playbook_engine::build::job::recover_interrupted(&dir)
+                })
+                .await;
+                match recovered {
+                    Ok(Ok(ids)) if !ids.is_empty() => {
+                        tracing::info!("marked interrupted: {}", ids.join(", "));
+                        actor.send(Msg::BuildsChanged(dir));
+                    }
+                    Ok(Err(e)) => tracing::warn!("cannot recover the builds in {}: {e}", dir.display()),
+                    _ => {}
+                }
+            }
+        });
         // Follow files that are not open; clients without dynamic registration just won't tell us.
-        let watchers = ["**/*.md", "**/*.markdown", "**/*.yaml", "**/*.yml", "**/.playbook/state.json"]
+        let watchers = ["**/*.md", "**/*.markdown", "**/*.yaml", "**/*.yml", "**/.playbook/state.json", "**/.playbook/builds/*/job.json"]
             .iter()
             .map(|glob| FileSystemWatcher { glob_pattern: GlobPattern::String(glob.to_string()), kind: None })
             .collect();
@@ -199,6 +293,16 @@ impl LanguageServer for Backend {
 
     async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
         self.actor.send(Msg::FilesChanged(p.changes));
+    }
+
+    async fn did_change_configuration(&self, p: DidChangeConfigurationParams) {
+        if let Some(trusted) = trusted_in(Some(&p.settings)) {
+            self.actor.send(Msg::Trust(trusted));
+        }
+    }
+
+    async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.run("codeLens", |w| code_lens::code_lenses(w, &p)).await
     }
 
     async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
@@ -242,6 +346,9 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if BUILD_COMMANDS.contains(&p.command.as_str()) {
+            return self.build_command(&p).await;
+        }
         let edit = self.run("executeCommand", |w| commands::execute(w, &p)).await?.map_err(invalid_params)?;
         if let Some(edit) = edit {
             // The server never writes files: it asks the client to apply the edit.

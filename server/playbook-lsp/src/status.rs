@@ -1,4 +1,4 @@
-//! `playbook/status`: busy/idle and, per case, the phase and answered/required counts, so
+//! `playbook/status`: busy/idle and, per case, the phase, answered/required counts and last build, so
 //! status bars and tests can wait for analysis instead of sleeping.
 
 use crate::world::{Kind, World};
@@ -33,6 +33,18 @@ pub struct CaseStatus {
     pub required: usize,
     /// Ids of required items with no answer, in playbook order.
     pub missing: Vec<String>,
+    /// The newest build of the current phase recorded beside the case.
+    pub last_build: Option<LastBuild>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LastBuild {
+    pub job: String,
+    /// `running`, `succeeded`, `failed`, `aborted` or `interrupted`.
+    pub status: String,
+    pub started: String,
+    pub finished: Option<String>,
 }
 
 pub enum StatusNotification {}
@@ -57,6 +69,7 @@ pub fn compute(world: &World, busy: bool, generation: u64) -> Status {
                     answered: 0,
                     required: 0,
                     missing: vec![],
+                    last_build: None,
                 };
             };
             let playbook = pb_doc.playbook();
@@ -64,6 +77,12 @@ pub fn compute(world: &World, busy: bool, generation: u64) -> Status {
             let (required, missing) = progress(&playbook, &view.case, phase);
             let missing: Vec<String> = missing.iter().map(|&i| playbook.items[i].id.clone()).collect();
             let p = playbook.phases.get(phase);
+            let last_build = world.builds_of(doc).and_then(|h| h.last_job(p.map(|p| p.number))).map(|j| LastBuild {
+                job: j.id.clone(),
+                status: j.status.as_str().to_string(),
+                started: j.started.clone(),
+                finished: j.finished.clone(),
+            });
             CaseStatus {
                 uri: doc.uri.as_str().to_string(),
                 phase: p.map(|p| p.number),
@@ -71,6 +90,7 @@ pub fn compute(world: &World, busy: bool, generation: u64) -> Status {
                 answered: required.len() - missing.len(),
                 required: required.len(),
                 missing,
+                last_build,
             }
         })
         .collect();

@@ -9,6 +9,7 @@ use playbook_core::case::Case;
 use playbook_core::finding::Finding;
 use playbook_core::playbook::{self, Playbook};
 use playbook_core::span::{ColumnUnit, LineCol, LineIndex, Span};
+use playbook_engine::build::BuildHistory;
 use playbook_engine::workspace::{self, FsProbe, normalize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,13 @@ pub struct World {
     /// The current phase recorded in `.playbook/state.json`, per case folder: read once by
     /// the actor and refreshed by watched-file events, never on a request's path.
     pub phases: HashMap<PathBuf, Option<u32>>,
+    /// What the builds on disk say, per case folder: read by the actor when a case folder is
+    /// first seen and again when a build changes it, never on a request's path.
+    pub builds: HashMap<PathBuf, Arc<BuildHistory>>,
+    /// The client said the workspace is trusted: only then may anything run.
+    pub trusted: bool,
+    /// The client supports `workspace/codeLens/refresh`.
+    pub lens_refresh: bool,
 }
 
 impl Default for World {
@@ -89,6 +97,9 @@ impl Default for World {
             snippets: false,
             document_changes: false,
             phases: HashMap::new(),
+            builds: HashMap::new(),
+            trusted: false,
+            lens_refresh: false,
         }
     }
 }
@@ -175,6 +186,11 @@ impl World {
     pub fn current_phase(&self, case_doc: &Document) -> Option<u32> {
         let dir = case_doc.path.as_ref()?.parent()?;
         self.phases.get(dir).copied().flatten()
+    }
+
+    /// The builds recorded beside a case.
+    pub fn builds_of(&self, case_doc: &Document) -> Option<&Arc<BuildHistory>> {
+        self.builds.get(case_doc.path.as_ref()?.parent()?)
     }
 
     /// Findings for a case (against its playbook) or a playbook.

@@ -1,6 +1,7 @@
 //! Code actions from the findings' fix payloads: record a missing answer, mark it deferred or
 //! unknown, record every missing item of the current phase, and the `Replace` repairs (enum
-//! members, yes/no, list wrapping, did-you-mean renames, playbook fixes).
+//! members, yes/no, list wrapping, did-you-mean renames, playbook fixes). In a trusted
+//! workspace, also "Run the build" (in a case) and "Run Activity" (on an Activity).
 //!
 //! Findings are recomputed from the current snapshot; the client's diagnostics in the request
 //! context are only matched (by range, code and item) so each action can name the diagnostic it
@@ -10,6 +11,8 @@
 //! Where new answers go in the YAML is decided by [`insertion`], a pure function of the text and
 //! its parsed [`Case`].
 
+use super::code_lens::runnable;
+use crate::builds::{RUN_ACTIVITY, RUN_BUILD};
 use crate::diagnostics::{FindingData, to_diagnostic};
 use crate::world::{Document, Kind, World};
 use playbook_core::analysis::record_answer;
@@ -21,8 +24,8 @@ use playbook_core::span::Span;
 use playbook_core::yaml::{self, Node, NodeKind};
 use std::sync::Arc;
 use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Diagnostic, DocumentChanges, NumberOrString,
-    OneOf, OptionalVersionedTextDocumentIdentifier, Position, TextDocumentEdit, TextEdit, WorkspaceEdit,
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command, Diagnostic, DocumentChanges,
+    NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier, Position, TextDocumentEdit, TextEdit, WorkspaceEdit,
 };
 
 /// The value written by "Mark as deferred": the reason is for the user to fill in.
@@ -98,6 +101,10 @@ pub fn code_actions(world: &World, params: &CodeActionParams) -> Option<CodeActi
         actions.push(action(world, doc, title, CodeActionKind::SOURCE, (!resolved.is_empty()).then_some(resolved), edits, false));
     }
 
+    if world.trusted {
+        actions.extend(run_actions(world, doc, start, end));
+    }
+
     if let Some(only) = &params.context.only {
         actions.retain(|a| match a {
             CodeActionOrCommand::CodeAction(a) => a.kind.as_ref().is_some_and(|k| only.iter().any(|o| kind_within(k, o))),
@@ -105,6 +112,55 @@ pub fn code_actions(world: &World, params: &CodeActionParams) -> Option<CodeActi
         });
     }
     Some(actions)
+}
+
+/// The kind of the "run" actions (an action, not a fix or a source edit).
+pub const RUN_KIND: &str = "playbook.run";
+
+/// "Run the build" in a case; "Run Activity `x`" on an Activity of the current phase of each
+/// case that uses this playbook. Only offered in a trusted workspace.
+fn run_actions(world: &World, doc: &Arc<Document>, start: usize, end: usize) -> Vec<CodeActionOrCommand> {
+    let command = |title: String, command: &str, args: serde_json::Value| {
+        CodeActionOrCommand::CodeAction(CodeAction {
+            title: title.clone(),
+            kind: Some(CodeActionKind::new(RUN_KIND)),
+            command: Some(Command { title, command: command.into(), arguments: Some(vec![args]) }),
+            ..Default::default()
+        })
+    };
+    let mut actions = Vec::new();
+    let cases = match doc.kind {
+        Kind::Case => vec![doc.clone()],
+        Kind::Playbook => world.cases_using(&doc.uri),
+    };
+    let named = cases.len() > 1;
+    for case in cases {
+        let view = world.case_view(&case);
+        let Some(playbook) = view.playbook_doc.map(|d| d.playbook()) else { continue };
+        let current = current_phase_index(&playbook, world.current_phase(&case));
+        let Some(phase) = playbook.phases.get(current) else { continue };
+        let activities: Vec<_> = phase.activities.iter().map(|&a| &playbook.activities[a]).filter(|a| runnable(a)).collect();
+        let suffix = if named { format!(" for {}", case.uri.as_str()) } else { String::new() };
+        match doc.kind {
+            Kind::Case if !activities.is_empty() => {
+                let args = serde_json::json!({ "uri": case.uri.as_str() });
+                actions.push(command(format!("Run the build of Phase {}", phase.number), RUN_BUILD, args));
+                if activities.iter().any(|a| a.remote) {
+                    let args = serde_json::json!({ "uri": case.uri.as_str(), "local": true });
+                    actions.push(command(format!("Run the build of Phase {}, local Activities only", phase.number), RUN_BUILD, args));
+                }
+            }
+            Kind::Case => {}
+            Kind::Playbook => {
+                for activity in activities.iter().filter(|a| a.span.start <= end && start <= a.span.end) {
+                    let name = &activity.name.text;
+                    let args = serde_json::json!({ "uri": doc.uri.as_str(), "case": case.uri.as_str(), "activity": name });
+                    actions.push(command(format!("Run Activity `{name}`{suffix}"), RUN_ACTIVITY, args));
+                }
+            }
+        }
+    }
+    actions
 }
 
 fn after(a: Position, b: Position) -> bool {

@@ -2,6 +2,7 @@
 //! request's parameters to the response.
 
 pub mod code_action;
+pub mod code_lens;
 pub mod commands;
 pub mod completion;
 pub mod definition;

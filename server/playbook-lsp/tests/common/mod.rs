@@ -21,6 +21,8 @@ pub struct Client {
     arrived: Arc<Notify>,
     /// Workspace edits the server asked us to apply (`workspace/applyEdit`).
     pub applied_edits: Arc<Mutex<Vec<Value>>>,
+    /// Every request the server sent us, in arrival order.
+    pub server_requests: Arc<Mutex<Vec<Value>>>,
     next_id: Mutex<i64>,
     versions: Mutex<HashMap<String, i64>>,
     pub root: PathBuf,
@@ -45,6 +47,11 @@ pub fn capabilities(snippets: bool, utf8: bool) -> Value {
 impl Client {
     /// Start the server in-process and initialise it with `root` as the workspace folder.
     pub async fn start(root: &Path, caps: Value) -> Arc<Client> {
+        Client::start_with(root, caps, Value::Null).await
+    }
+
+    /// [`Client::start`] with `initializationOptions` (such as `{"trustedWorkspace": true}`).
+    pub async fn start_with(root: &Path, caps: Value, options: Value) -> Arc<Client> {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
         tokio::spawn(playbook_lsp::serve(server_read, server_write));
@@ -55,6 +62,7 @@ impl Client {
             notifications: Arc::default(),
             arrived: Arc::new(Notify::new()),
             applied_edits: Arc::default(),
+            server_requests: Arc::default(),
             next_id: Mutex::new(1),
             versions: Mutex::default(),
             root: root.to_path_buf(),
@@ -63,7 +71,7 @@ impl Client {
         tokio::spawn(async move { reader.read_loop(BufReader::new(read)).await });
         let root_uri = uri(root);
         let init = client
-            .request("initialize", json!({ "processId": null, "rootUri": root_uri, "workspaceFolders": [{ "uri": root_uri, "name": "ws" }], "capabilities": caps }))
+            .request("initialize", json!({ "processId": null, "rootUri": root_uri, "workspaceFolders": [{ "uri": root_uri, "name": "ws" }], "capabilities": caps, "initializationOptions": options }))
             .await;
         assert!(init.get("result").is_some(), "initialize failed: {init}");
         client.notify("initialized", json!({})).await;
@@ -110,6 +118,7 @@ impl Client {
     }
 
     async fn answer_server_request(&self, method: &str, id: i64, message: &Value) {
+        self.server_requests.lock().unwrap().push(message.clone());
         let result = match method {
             "workspace/applyEdit" => {
                 self.applied_edits.lock().unwrap().push(message["params"]["edit"].clone());
@@ -172,6 +181,20 @@ impl Client {
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
                 panic!("server not idle within 20 s (waiting for generation {generation})");
+            }
+        }
+    }
+
+    /// Wait until `done` holds for the notifications so far (at most `secs`).
+    pub async fn wait_until(&self, secs: u64, what: &str, done: impl Fn(&[Value]) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let arrived = self.arrived.notified();
+            if done(&self.notifications.lock().unwrap()) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!("{what}: not within {secs} s");
             }
         }
     }

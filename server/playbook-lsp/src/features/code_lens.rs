@@ -1,0 +1,209 @@
+//! `textDocument/codeLens`: build status where people read the playbook and the case.
+//!
+//! - Above each Activity heading: its newest attempt from the jobs on disk ("✓ 2.3 s · 4 min
+//!   ago", "✗ failed: <first line>", "not run") and "▶ Run" for a runnable Activity of the
+//!   current phase.
+//! - Above each phase heading: answered/required for that phase and its last build, plus
+//!   "▶ Run build" on the current phase when it has Activities.
+//! - At the top of a case: the same summary for its current phase.
+//!
+//! The status comes from the snapshot's build history (read by the actor from `.playbook/builds`),
+//! so a reviewer who never ran anything sees the committed status. "▶ Run" lenses appear only
+//! in a trusted workspace. A playbook used by several cases gets one set of lenses per case,
+//! each named by the case's folder.
+
+use crate::builds::{RUN_ACTIVITY, RUN_BUILD};
+use crate::world::{Document, Kind, World};
+use playbook_core::analysis::BUILTIN_HANDLERS;
+use playbook_core::analysis::required::{current_phase_index, progress};
+use playbook_core::playbook::{Activity, Playbook};
+use playbook_engine::build::time::{now_ms, parse_rfc3339};
+use playbook_engine::build::{BuildHistory, JobStatus, LastStep, StepStatus};
+use std::sync::Arc;
+use tower_lsp_server::ls_types::{CodeLens, CodeLensParams, Command, Range};
+
+pub fn code_lenses(world: &World, params: &CodeLensParams) -> Option<Vec<CodeLens>> {
+    let doc = world.get(&params.text_document.uri)?;
+    let now = now_ms();
+    let lenses = match doc.kind {
+        Kind::Case => case_lenses(world, doc, now),
+        Kind::Playbook => {
+            let cases = world.cases_using(&doc.uri);
+            let named = cases.len() > 1;
+            cases.iter().flat_map(|case| playbook_lenses(world, doc, case, named, now)).collect()
+        }
+    };
+    Some(lenses)
+}
+
+/// What one case's lenses need: its playbook, current phase and builds.
+struct CaseBuilds {
+    case_doc: Arc<Document>,
+    playbook: Arc<Playbook>,
+    current: usize,
+    history: Arc<BuildHistory>,
+}
+
+fn case_builds(world: &World, case_doc: &Arc<Document>) -> Option<CaseBuilds> {
+    let view = world.case_view(case_doc);
+    let playbook = view.playbook_doc?.playbook();
+    let current = current_phase_index(&playbook, world.current_phase(case_doc));
+    let history = world.builds_of(case_doc).cloned().unwrap_or_default();
+    Some(CaseBuilds { case_doc: case_doc.clone(), playbook, current, history })
+}
+
+fn case_lenses(world: &World, doc: &Arc<Document>, now: u128) -> Vec<CodeLens> {
+    let Some(builds) = case_builds(world, doc) else { return Vec::new() };
+    let top = Range::default();
+    let mut lenses = vec![info(top, phase_summary(&builds, builds.current, now))];
+    if world.trusted && has_activities(&builds, builds.current) {
+        lenses.push(run(top, "▶ Run build", RUN_BUILD, serde_json::json!({ "uri": doc.uri.as_str() })));
+    }
+    lenses
+}
+
+fn playbook_lenses(world: &World, playbook_doc: &Document, case_doc: &Arc<Document>, named: bool, now: u128) -> Vec<CodeLens> {
+    let Some(builds) = case_builds(world, case_doc) else { return Vec::new() };
+    let prefix = if named { format!("{}: ", case_label(case_doc)) } else { String::new() };
+    let case_arg = |extra: serde_json::Value| {
+        let mut args = serde_json::json!({ "uri": playbook_doc.uri.as_str(), "case": case_doc.uri.as_str() });
+        if let (Some(args), Some(extra)) = (args.as_object_mut(), extra.as_object()) {
+            args.extend(extra.clone());
+        }
+        args
+    };
+    let mut lenses = Vec::new();
+    for (index, phase) in builds.playbook.phases.iter().enumerate() {
+        let range = world.range(playbook_doc, &phase.heading);
+        lenses.push(info(range, format!("{prefix}{}", phase_summary(&builds, index, now))));
+        if world.trusted && index == builds.current && has_activities(&builds, index) {
+            lenses.push(run(range, "▶ Run build", RUN_BUILD, case_arg(serde_json::json!({}))));
+        }
+        for &a in &phase.activities {
+            let activity = &builds.playbook.activities[a];
+            let range = world.range(playbook_doc, &activity.heading);
+            let last = builds.history.steps.get(&activity.name.text);
+            lenses.push(info(range, format!("{prefix}{}", step_status(last, now))));
+            if world.trusted && index == builds.current && runnable(activity) {
+                lenses.push(run(range, "▶ Run", RUN_ACTIVITY, case_arg(serde_json::json!({ "activity": activity.name.text }))));
+            }
+        }
+    }
+    lenses
+}
+
+/// "Phase 2 (current) · answered 37/103 · last build ✓ succeeded 4 min ago"
+fn phase_summary(builds: &CaseBuilds, index: usize, now: u128) -> String {
+    let phase = &builds.playbook.phases[index];
+    let case = builds.case_doc.case();
+    let (required, missing) = progress(&builds.playbook, &case, index);
+    let mut parts = vec![format!(
+        "Phase {}{} · answered {}/{}",
+        phase.number,
+        if index == builds.current { " (current)" } else { "" },
+        required.len() - missing.len(),
+        required.len()
+    )];
+    if has_activities(builds, index) {
+        parts.push(match builds.history.last_job(Some(phase.number)) {
+            None => "not built".to_string(),
+            Some(job) => {
+                let at = job.finished.as_deref().unwrap_or(&job.started);
+                format!("last build {} {}{}", job_mark(job.status), job.status.as_str(), ago(at, now))
+            }
+        });
+    }
+    parts.join(" · ")
+}
+
+/// "✓ 2.3 s · 4 min ago", "✗ failed: exited with status 1", "not run".
+pub fn step_status(last: Option<&LastStep>, now: u128) -> String {
+    let Some(step) = last else { return "not run".to_string() };
+    let secs = step.duration_ms.map(|ms| format!(" {:.1} s", ms as f64 / 1000.0)).unwrap_or_default();
+    let when = ago(&step.at, now);
+    match step.status {
+        StepStatus::Succeeded => format!("✓{secs}{when}"),
+        StepStatus::Skipped => format!("✓ unchanged{when}"),
+        StepStatus::Running => "⟳ running".to_string(),
+        StepStatus::Pending => "not run".to_string(),
+        StepStatus::Failed => {
+            let first = step.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("see the build log");
+            format!("✗ failed: {first}{when}")
+        }
+        StepStatus::Aborted => format!("■ stopped{when}"),
+        StepStatus::Interrupted => format!("⚠ interrupted{when}"),
+    }
+}
+
+fn job_mark(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Succeeded => "✓",
+        JobStatus::Failed => "✗",
+        JobStatus::Running | JobStatus::Queued => "⟳",
+        JobStatus::Aborted => "■",
+        JobStatus::Interrupted => "⚠",
+    }
+}
+
+/// " · 4 min ago" (empty when the time cannot be read).
+fn ago(rfc3339: &str, now: u128) -> String {
+    let Some(then) = parse_rfc3339(rfc3339) else { return String::new() };
+    let secs = now.saturating_sub(then) / 1000;
+    let text = match secs {
+        0..=59 => "just now".to_string(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} d ago", secs / 86_400),
+    };
+    format!(" · {text}")
+}
+
+fn has_activities(builds: &CaseBuilds, phase: usize) -> bool {
+    builds.playbook.phases.get(phase).is_some_and(|p| p.activities.iter().any(|&a| runnable(&builds.playbook.activities[a])))
+}
+
+/// An Activity the engine can run: a `sh run` block or a built-in handler.
+pub fn runnable(activity: &Activity) -> bool {
+    activity.run.is_some() || BUILTIN_HANDLERS.contains(&activity.name.text.as_str())
+}
+
+fn case_label(case_doc: &Document) -> String {
+    let path = case_doc.path.as_ref();
+    let folder = path.and_then(|p| p.parent()).and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    folder.unwrap_or_else(|| case_doc.uri.as_str().to_string())
+}
+
+/// A lens that only shows text (an empty command id is not clickable).
+fn info(range: Range, title: String) -> CodeLens {
+    CodeLens { range, command: Some(Command { title, command: String::new(), arguments: None }), data: None }
+}
+
+fn run(range: Range, title: &str, command: &str, args: serde_json::Value) -> CodeLens {
+    CodeLens { range, command: Some(Command { title: title.into(), command: command.into(), arguments: Some(vec![args]) }), data: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_status_reads_like_a_terminal() {
+        let now = parse_rfc3339("2026-11-21T10:00:00.000Z").unwrap();
+        let step = |status, message: Option<&str>| LastStep {
+            job: "j".into(),
+            status,
+            duration_ms: Some(2300),
+            message: message.map(String::from),
+            at: "2026-11-21T09:56:00.000Z".into(),
+        };
+        assert_eq!(step_status(None, now), "not run");
+        assert_eq!(step_status(Some(&step(StepStatus::Succeeded, None)), now), "✓ 2.3 s · 4 min ago");
+        assert_eq!(
+            step_status(Some(&step(StepStatus::Failed, Some("exited with status 3\nmore"))), now),
+            "✗ failed: exited with status 3 · 4 min ago"
+        );
+        assert_eq!(step_status(Some(&step(StepStatus::Running, None)), now), "⟳ running");
+        assert_eq!(ago("garbage", now), "");
+        assert_eq!(ago("2026-11-19T10:00:00.000Z", now), " · 2 d ago");
+    }
+}
