@@ -65,8 +65,8 @@ class Published:
 
 
 def make_client() -> LanguageClient:
-    """pytest-lsp's test client, plus a record of every `publishDiagnostics` (with its version)
-    and every `playbook/status` notification."""
+    """pytest-lsp's test client, plus a record of every `publishDiagnostics` (with its version),
+    every `playbook/status` and `playbook/buildEvent` notification and code-lens refresh."""
     client = LanguageClient(converter_factory=default_converter)
     client.published = {}  # uri -> [Published, ...] in arrival order
     client.statuses = []  # every playbook/status notification's params, in arrival order
@@ -86,8 +86,20 @@ def make_client() -> LanguageClient:
         client.registrations.extend(params.registrations)
         return None
 
+    def build_event(client: LanguageClient, params: Any):
+        client.build_events.append(params)
+        client.arrived.set()
+
+    def code_lens_refresh(client: LanguageClient, params: Any):
+        client.lens_refreshes += 1
+        return None
+
     client.registrations = []
+    client.build_events = []  # every playbook/buildEvent notification's params, in arrival order
+    client.lens_refreshes = 0
     features = dict(DEFAULT_CLIENT_FEATURES)
+    features["playbook/buildEvent"] = build_event
+    features[types.WORKSPACE_CODE_LENS_REFRESH] = code_lens_refresh
     features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish_diagnostics
     features["playbook/status"] = status
