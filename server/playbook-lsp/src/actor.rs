@@ -85,7 +85,7 @@ impl Handle {
     pub async fn status(&self) -> Status {
         let (tx, rx) = oneshot::channel();
         self.send(Msg::Status(tx));
-        rx.await.unwrap_or(Status { busy: false, generation: 0, cases: Vec::new() })
+        rx.await.unwrap_or(Status { busy: false, generation: 0, cases: Vec::new(), removed: Vec::new() })
     }
 }
 
@@ -108,6 +108,7 @@ pub fn start(queue: Queue, client: Option<Client>) {
         generation: 0,
         deadline: None,
         views_changed: false,
+        status_cache: status::StatusCache::default(),
     };
     tokio::spawn(actor.run(queue.0));
 }
@@ -127,6 +128,7 @@ struct Actor {
     deadline: Option<(Instant, Instant)>,
     /// Build history or trust changed: code lenses and the status must be refreshed.
     views_changed: bool,
+    status_cache: status::StatusCache,
 }
 
 impl Actor {
@@ -235,7 +237,7 @@ impl Actor {
                 let _ = reply.send(self.world.clone());
             }
             Msg::Status(reply) => {
-                let _ = reply.send(status::compute(&self.world, !self.dirty.is_empty(), self.generation));
+                let _ = reply.send(status::compute(&self.world, !self.dirty.is_empty(), self.generation, &mut self.status_cache));
             }
         }
         Some(was_idle && !self.dirty.is_empty())
@@ -373,7 +375,7 @@ impl Actor {
 
     /// Ask the client to re-request code lenses, and tell it the new status (when idle; a
     /// busy actor sends the idle status soon anyway).
-    async fn refresh_views(&self) {
+    async fn refresh_views(&mut self) {
         let Some(client) = &self.client else { return };
         if self.world.lens_refresh {
             let client = client.clone();
@@ -389,14 +391,15 @@ impl Actor {
         }
     }
 
-    async fn status(&self, busy: bool) {
+    async fn status(&mut self, busy: bool) {
         if let Some(client) = &self.client {
             // Turning busy happens on the first keystroke after a pause: say so without
             // computing every case's progress, which the idle notification will carry.
             let status: Status = if busy {
-                Status { busy, generation: self.generation, cases: Vec::new() }
+                Status { busy, generation: self.generation, cases: Vec::new(), removed: Vec::new() }
             } else {
-                status::compute(&self.world, busy, self.generation)
+                let full = status::compute(&self.world, busy, self.generation, &mut self.status_cache);
+                status::changes_since_last(full, &mut self.status_cache)
             };
             client.send_notification::<status::StatusNotification>(status).await;
         }
