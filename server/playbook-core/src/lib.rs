@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod case;
 pub mod condition;
 pub mod finding;
+pub mod hash;
 pub mod playbook;
 pub mod span;
 pub mod state;

@@ -2,4 +2,7 @@
 //! pure and the CLI and the language server read the workspace the same way.
 
 pub mod build;
+pub mod fsutil;
+pub mod project;
+pub mod time;
 pub mod workspace;

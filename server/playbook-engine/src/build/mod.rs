@@ -14,7 +14,6 @@ pub mod handler;
 pub mod job;
 pub mod redact;
 pub mod runner;
-mod time;
 
 pub use cancel::CancelToken;
 pub use events::{Event, EventKind, EventSink, Observer, Stream};
