@@ -3,6 +3,8 @@
 
 pub mod build;
 pub mod fsutil;
+pub mod phase;
 pub mod project;
+pub mod report;
 pub mod time;
 pub mod workspace;
