@@ -132,9 +132,10 @@ pub struct GapCheck {
     pub status: GapStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The check repeats the `missing-item` reasons, so its failure adds no reason of its own.
+    /// Its failure is already a reason of its own (`missing-item`, `no-build`, `build-failed`),
+    /// so it adds none to the gate.
     #[serde(skip)]
-    pub covered_by_items: bool,
+    pub covered: bool,
 }
 
 /// A checklist entry: a manual Activity, or a Gap-analysis bullet the engine cannot check.
@@ -296,7 +297,7 @@ pub fn gate(playbook: &Playbook, case: &Case, state: &ProjectState, facts: &Fact
 
     let gap_checks = gap_checks(playbook, case, index, &missing, facts);
     for check in &gap_checks {
-        if check.status == GapStatus::Failed && !check.covered_by_items {
+        if check.status == GapStatus::Failed && !check.covered {
             reasons.push(Reason {
                 code: "gap-check",
                 message: format!("Gap analysis: {} — {}", check.text, check.detail.as_deref().unwrap_or("not met")),
@@ -391,8 +392,8 @@ const RECORDED: [&str; 6] = ["is recorded", "are recorded", "is answered", "are 
 /// - "`a` and `b` are recorded" — those items;
 /// - "Activity 6 (`x`) exited clean / passed / succeeded" — those steps of the newest build.
 ///
-/// Everything else is `manual`. The first two repeat the `missing-item` reasons, so their
-/// failure adds no gate reason of its own (`covered_by_items`).
+/// Everything else is `manual`. A failure that another reason already states (missing items,
+/// no build, a failed build) is `covered` and adds no gate reason of its own.
 pub fn gap_checks(playbook: &Playbook, case: &Case, phase_index: usize, missing: &[usize], facts: &Facts) -> Vec<GapCheck> {
     let phase = &playbook.phases[phase_index];
     phase.gap_checks.iter().map(|bullet| check_bullet(playbook, case, phase_index, phase, &bullet.text, missing, facts)).collect()
@@ -410,7 +411,7 @@ fn check_bullet(
     // Shown as written (Markdown, on one line); matched as plain text.
     let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let lower = plain_text(raw).to_lowercase();
-    let manual = || GapCheck { text: text.clone(), status: GapStatus::Manual, detail: None, covered_by_items: false };
+    let manual = || GapCheck { text: text.clone(), status: GapStatus::Manual, detail: None, covered: false };
     let says_recorded = RECORDED.iter().any(|p| lower.contains(p));
 
     // Activities named by number or by name.
@@ -450,7 +451,7 @@ fn check_bullet(
         }
         let Some(build) = facts.newest_build else {
             let detail = Some(format!("no build has run {}", names.join(", ")));
-            return GapCheck { text, status: GapStatus::Failed, detail, covered_by_items: false };
+            return GapCheck { text, status: GapStatus::Failed, detail, covered: true };
         };
         let bad: Vec<String> = names
             .iter()
@@ -462,14 +463,10 @@ fn check_bullet(
             .collect();
         return if bad.is_empty() {
             let detail = Some(format!("build {}: {} succeeded", build.id, names.join(", ")));
-            GapCheck { text, status: GapStatus::Passed, detail, covered_by_items: false }
+            GapCheck { text, status: GapStatus::Passed, detail, covered: false }
         } else {
-            GapCheck {
-                text,
-                status: GapStatus::Failed,
-                detail: Some(format!("build {}: {}", build.id, bad.join(", "))),
-                covered_by_items: false,
-            }
+            let detail = Some(format!("build {}: {}", build.id, bad.join(", ")));
+            GapCheck { text, status: GapStatus::Failed, detail, covered: build.status != "succeeded" }
         };
     }
 
@@ -492,13 +489,13 @@ fn check_bullet(
     manual()
 }
 
-fn counted(text: String, open: Vec<String>, ok: &str, covered_by_items: bool) -> GapCheck {
+fn counted(text: String, open: Vec<String>, ok: &str, covered: bool) -> GapCheck {
     if open.is_empty() {
-        GapCheck { text, status: GapStatus::Passed, detail: Some(ok.to_string()), covered_by_items }
+        GapCheck { text, status: GapStatus::Passed, detail: Some(ok.to_string()), covered }
     } else {
         let shown: Vec<String> = open.iter().take(8).map(|id| format!("`{id}`")).collect();
         let more = if open.len() > 8 { format!(" and {} more", open.len() - 8) } else { String::new() };
-        GapCheck { text, status: GapStatus::Failed, detail: Some(format!("not recorded: {}{more}", shown.join(", "))), covered_by_items }
+        GapCheck { text, status: GapStatus::Failed, detail: Some(format!("not recorded: {}{more}", shown.join(", "))), covered }
     }
 }
 
@@ -709,11 +706,11 @@ mod tests {
         let state = ProjectState { current_phase: Some(2), ..ProjectState::default() };
         let g = gate(&pb, &case, &state, &Facts::default()).unwrap();
         assert!(g.build_phase && g.report.is_none());
-        assert_eq!(codes(&g), ["no-build", "gap-check", "next-coming-soon"]);
+        assert_eq!(codes(&g), ["no-build", "next-coming-soon"]);
         let step = |status: &str| StepFact { activity: "compile".into(), status: status.into(), duration_ms: Some(5) };
         let failed = BuildFact { id: "j1".into(), status: "failed".into(), steps: vec![step("failed")] };
         let g = gate(&pb, &case, &state, &Facts { newest_build: Some(&failed), ..Facts::default() }).unwrap();
-        assert_eq!(codes(&g), ["build-failed", "gap-check", "next-coming-soon"]);
+        assert_eq!(codes(&g), ["build-failed", "next-coming-soon"]);
         assert!(g.reasons[0].message.contains("at compile"));
         let ok = BuildFact { id: "j2".into(), status: "succeeded".into(), steps: vec![step("skipped")] };
         let g = gate(&pb, &case, &state, &Facts { newest_build: Some(&ok), ..Facts::default() }).unwrap();

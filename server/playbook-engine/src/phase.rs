@@ -21,8 +21,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The result of a request the rules may refuse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<T> {
     Done(T),
     /// Refused, with every reason.

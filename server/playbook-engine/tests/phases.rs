@@ -173,7 +173,7 @@ fn reopen_records_its_reason_and_a_coming_soon_phase_cannot_be_entered() {
     // Phase 2 is a build phase: no build yet, no Build Report, and Phase 3 is coming soon.
     let status = phase::status(&case).unwrap();
     assert!(status.build_phase);
-    assert_eq!(codes(&status.gate.reasons), ["no-report", "no-build", "gap-check", "next-coming-soon"]);
+    assert_eq!(codes(&status.gate.reasons), ["no-report", "no-build", "next-coming-soon"]);
     let coming: Vec<bool> = status.phases.iter().map(|p| p.coming_soon).collect();
     assert_eq!(coming, [false, false, true]);
 
