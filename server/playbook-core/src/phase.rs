@@ -208,10 +208,11 @@ pub fn current_index(playbook: &Playbook, state: &ProjectState) -> Result<usize,
     }
 }
 
-/// The report a phase's Output declares: its bold name, or — for an Output that lists
-/// sections without naming the report — `<Phase name> Report`. Placeholders declare none.
+/// The report a phase's Output declares: its bold name, or — for an Output written without a
+/// bold report name — `<Phase name> Report`. No Output section, a placeholder (`_(to be
+/// added)_`) or `(none)` declare none.
 pub fn report_name(phase: &Phase) -> Option<String> {
-    let output = phase.output.as_ref()?;
+    let output = phase.output.as_ref().filter(|o| !o.placeholder)?;
     if let Some(name) = &output.report {
         let name = plain_text(&name.text);
         let name = name.trim().trim_end_matches([':', ',', '.']).trim();
@@ -219,7 +220,7 @@ pub fn report_name(phase: &Phase) -> Option<String> {
             return Some(name.to_string());
         }
     }
-    (!output.sections.is_empty()).then(|| format!("{} Report", plain_text(&phase.name.text)))
+    Some(format!("{} Report", plain_text(&phase.name.text)))
 }
 
 /// A phase with at least one runnable Activity (a `sh run` block or a built-in handler).
@@ -717,6 +718,15 @@ mod tests {
         assert_eq!(codes(&g), ["next-coming-soon"]);
         assert_eq!(g.gap_checks[0].status, GapStatus::Passed);
         assert!(matches!(complete(&pb, &state, &g, &stamp(), None), Err(TransitionError::Refused(_))));
+    }
+
+    #[test]
+    fn outputs_declare_reports_by_bold_name_or_phase_name() {
+        let md = "## Phase 1: Scoping\n\n### Output\n\nThe phase ends with a short **Scoping Summary Report** that the sponsor signs.\n\n## Phase 2: Build\n\n### Output\n\nA page listing what was built.\n\n## Phase 3: Run\n\n### Output\n\n(none)\n\n## Phase 4: Later\n\n### Output\n\n_(to be added)_\n\n## Phase 5: Bare\n";
+        let pb = playbook::parse(md);
+        let names: Vec<Option<String>> = pb.phases.iter().map(report_name).collect();
+        assert_eq!(names, [Some("Scoping Summary Report".into()), Some("Build Report".into()), None, None, None]);
+        assert_eq!(report_name(&playbook::parse(PB).phases[0]).as_deref(), Some("Discovery Report"));
     }
 
     #[test]
