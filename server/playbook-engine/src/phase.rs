@@ -241,6 +241,8 @@ fn transition(
     case_path: &Path,
     apply: impl FnOnce(&Loaded, &Stamp) -> Result<(ProjectState, Transition), TransitionError>,
 ) -> Result<Outcome<Transition>, String> {
+    // Fail on an unreadable case before the lock creates `.playbook/` beside it.
+    read_text(case_path)?;
     let dir = project::case_dir(case_path);
     let _lock = CaseLock::acquire(&dir)?;
     let loaded = load(case_path)?;

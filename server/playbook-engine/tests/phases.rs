@@ -391,6 +391,9 @@ fn bad_input_is_reported_clearly_and_never_overwritten() {
 
     // Missing and broken cases and playbooks.
     assert!(phase::status(&dir.0.join("nope.yaml")).unwrap_err().contains("cannot read"));
+    let empty = TempDir::new("bad-nothing");
+    assert!(phase::block(&empty.0.join("working_case.yaml"), "x").unwrap_err().contains("cannot read"));
+    assert!(!empty.0.join(".playbook").exists(), "nothing is created beside a missing case");
     std::fs::write(&case, "playbook: playbook.md\nanswers: [unclosed\n").unwrap();
     assert!(phase::complete(&case, None).unwrap_err().contains("not valid YAML"));
     std::fs::write(&case, "answers: {}\n").unwrap();
