@@ -126,6 +126,38 @@ impl Case {
     }
 }
 
+impl Case {
+    /// The answers as one canonical JSON object, keys sorted: `{"id": value}` for values,
+    /// `{"id": {"!deferred": reason}}` and `{"id": "!unknown"}` for the tags. Null answers
+    /// (nothing written yet) are left out; a key written twice counts once, as lookups do.
+    pub fn answers_json(&self) -> String {
+        use serde_json::{Map, Value};
+        let mut map = Map::new();
+        for entry in &self.answers {
+            if map.contains_key(&entry.id) {
+                continue;
+            }
+            let value = match &entry.state {
+                AnswerState::Value => crate::yaml::node_to_json(&entry.value),
+                AnswerState::Null => continue,
+                AnswerState::Deferred { reason } => {
+                    Value::Object(Map::from_iter([("!deferred".to_string(), reason.clone().map_or(Value::Null, Value::String))]))
+                }
+                AnswerState::Unknown => Value::String("!unknown".into()),
+                AnswerState::UnknownTag(tag) => Value::Object(Map::from_iter([(tag.clone(), crate::yaml::node_to_json(&entry.value))])),
+            };
+            map.insert(entry.id.clone(), value);
+        }
+        crate::hash::canonical_json(&Value::Object(map))
+    }
+
+    /// A stable hash of the answers by meaning: comments, layout, quoting style of text and
+    /// key order do not change it; any value, tag or deferral reason does.
+    pub fn answers_hash(&self) -> String {
+        crate::hash::text_hash(&self.answers_json())
+    }
+}
+
 fn answer_entry(entry: &Entry) -> Option<AnswerEntry> {
     let key = entry.key.as_scalar()?;
     let value = entry.value.clone();
@@ -206,5 +238,19 @@ mod tests {
         assert!(Case::parse("- a list\n- at the top").answers.is_empty());
         assert!(Case::parse("answers: 3").answers_not_a_map.is_some());
         assert!(Case::parse("").playbook.is_none());
+    }
+
+    #[test]
+    fn the_answers_hash_follows_meaning_not_layout() {
+        let a = Case::parse("playbook: p.md\nanswers:\n  b: [x, y]\n  a: {k: 1, j: 'yes'}\n  c: !deferred later\n");
+        let b = Case::parse(
+            "# comment\nplaybook: other.md\nanswers:\n  a:\n    j: \"yes\"\n    k: 1\n  b:\n    - x\n    - y\n  c: !deferred \"later\"\n  d:\n",
+        );
+        assert_eq!(a.answers_json(), r#"{"a":{"j":"yes","k":1},"b":["x","y"],"c":{"!deferred":"later"}}"#);
+        assert_eq!(a.answers_hash(), b.answers_hash());
+        let changed = Case::parse("playbook: p.md\nanswers:\n  b: [x, y]\n  a: {k: 2, j: 'yes'}\n  c: !deferred later\n");
+        assert_ne!(a.answers_hash(), changed.answers_hash());
+        let unknown = Case::parse("playbook: p.md\nanswers:\n  b: [x, y]\n  a: {k: 1, j: 'yes'}\n  c: !unknown\n");
+        assert_ne!(a.answers_hash(), unknown.answers_hash());
     }
 }

@@ -277,6 +277,34 @@ impl Scalar {
     }
 }
 
+/// A YAML answer as JSON: quoted (and tagged) scalars are strings; plain ones may be null,
+/// booleans or numbers, as the playbook reads them.
+pub fn node_to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &node.kind {
+        NodeKind::Scalar(s) if s.quoted || node.tag.is_some() => Value::String(s.value.clone()),
+        NodeKind::Scalar(s) if is_null_word(&s.value) => Value::Null,
+        NodeKind::Scalar(s) => {
+            if let Some(b) = parse_bool(&s.value) {
+                Value::Bool(b)
+            } else if let Some(n) = parse_number(&s.value) {
+                if n.fract() == 0.0 && n.abs() < 9e15 {
+                    Value::from(n as i64)
+                } else {
+                    serde_json::Number::from_f64(n).map_or(Value::String(s.value.clone()), Value::Number)
+                }
+            } else {
+                Value::String(s.value.clone())
+            }
+        }
+        NodeKind::Seq(items) => Value::Array(items.iter().map(node_to_json).collect()),
+        NodeKind::Map(entries) => Value::Object(
+            entries.iter().map(|e| (e.key.as_scalar().map(|k| k.value.clone()).unwrap_or_default(), node_to_json(&e.value))).collect(),
+        ),
+        NodeKind::Alias => Value::Null,
+    }
+}
+
 pub fn is_null_word(s: &str) -> bool {
     matches!(s.trim(), "" | "~" | "null" | "Null" | "NULL")
 }

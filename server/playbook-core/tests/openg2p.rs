@@ -166,3 +166,78 @@ fn element_spans_nest_and_never_overlap_their_neighbours() {
         }
     }
 }
+
+/// The project's case for the real playbook (fictional answers, our own text).
+fn openg2p_case_text() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/openg2p/working_case.yaml")).unwrap()
+}
+
+#[test]
+fn requirements_analysis_report_lists_every_answered_item_under_its_block_heading() {
+    use playbook_core::case::{AnswerState, Case};
+    use playbook_core::phase::{Facts, gate, report_name};
+    use playbook_core::report::{FrontMatter, ReportInput, ReportStatus, render};
+    use playbook_core::state::ProjectState;
+
+    let text = real_playbook_text();
+    let pb = playbook::parse(&text);
+    let case = Case::parse(&openg2p_case_text());
+    let phase = &pb.phases[0];
+    let name = report_name(phase).unwrap();
+    assert_eq!(name, "Requirements Analysis Report");
+    let g = gate(&pb, &case, &ProjectState::default(), &Facts::default()).unwrap();
+    assert!(g.missing.is_empty(), "{:?}", g.missing);
+    let front = FrontMatter {
+        report: name.clone(),
+        phase: 1,
+        phase_name: phase.name.text.clone(),
+        version: 1,
+        status: ReportStatus::Draft,
+        generated_at: "2026-01-01T00:00:00.000Z".into(),
+        generated_by: Some("test".into()),
+        case: "working_case.yaml".into(),
+        case_hash: case.answers_hash(),
+        playbook: "use-case-implementation.md".into(),
+        playbook_hash: playbook_core::hash::text_hash(&text),
+        build_job: None,
+        approved_at: None,
+        approved_by: None,
+    };
+    let report = render(&ReportInput { playbook: &pb, case: &case, phase: 0, front: &front, gate: &g, build: None, drafts: &[] });
+    assert!(report.starts_with("---\nreport: \"Requirements Analysis Report\"\nphase: 1\n"), "{report}");
+    assert_eq!(FrontMatter::parse(&report).unwrap(), front);
+
+    // The Discovered facts section: the second of the Output's five sections.
+    let start = report.find("## 2. Discovered facts\n").expect("the section is there");
+    let end = report[start..].find("\n## 3. ").map(|e| start + e).expect("the next section follows");
+    let facts = &report[start..end];
+
+    // Every answered item sits under the heading of its own block, in playbook order.
+    let mut heading = String::new();
+    let mut listed = Vec::new();
+    for line in facts.lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            heading = h.to_string();
+        } else if let Some(rest) = line.strip_prefix("- **") {
+            let id = &rest[..rest.find("**").unwrap()];
+            if heading == "Deferred and unknown" {
+                continue;
+            }
+            let item = pb.item(id).unwrap_or_else(|| panic!("`{id}` is not a playbook item"));
+            let block = &phase.blocks[item.block.expect("every Phase 1 item has a block")];
+            assert_eq!(heading, block.name.text, "`{id}`");
+            listed.push(pb.item_index(id).unwrap());
+        }
+    }
+    let answered: Vec<usize> = case
+        .answers
+        .iter()
+        .filter(|a| a.state != AnswerState::Null)
+        .map(|a| pb.item_index(&a.id).unwrap_or_else(|| panic!("`{}` is not a playbook item", a.id)))
+        .collect();
+    let mut in_playbook_order = answered.clone();
+    in_playbook_order.sort_unstable();
+    assert_eq!(listed, in_playbook_order, "every answer once, in playbook order");
+    assert!(answered.len() > 60, "{}", answered.len());
+    insta::assert_snapshot!(facts);
+}

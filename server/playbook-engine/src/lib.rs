@@ -2,4 +2,9 @@
 //! pure and the CLI and the language server read the workspace the same way.
 
 pub mod build;
+pub mod fsutil;
+pub mod phase;
+pub mod project;
+pub mod report;
+pub mod time;
 pub mod workspace;

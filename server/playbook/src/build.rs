@@ -12,17 +12,23 @@ use std::time::Duration;
 
 const DEFAULT_CASE: &str = "working_case.yaml";
 
+/// The case a command names: a file, a folder holding `working_case.yaml`, or by default
+/// `working_case.yaml` in the current folder.
+pub fn case_path(case: Option<PathBuf>) -> PathBuf {
+    match case {
+        Some(dir) if dir.is_dir() => dir.join(DEFAULT_CASE),
+        Some(case) => case,
+        None => PathBuf::from(DEFAULT_CASE),
+    }
+}
+
 fn case_dir(case: &Path) -> PathBuf {
-    case.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+    playbook_engine::project::case_dir(case)
 }
 
 /// Exit code = job result: 0 succeeded, 1 failed or interrupted, 130 aborted, 2 could not start.
 pub fn build(case: Option<PathBuf>, options: BuildOptions) -> ExitCode {
-    let case = match case {
-        Some(dir) if dir.is_dir() => dir.join(DEFAULT_CASE),
-        Some(case) => case,
-        None => PathBuf::from(DEFAULT_CASE),
-    };
+    let case = case_path(case);
     let cancel = CancelToken::new();
     cancel_on_interrupt(&cancel);
     let registry = Registry::new();
@@ -96,7 +102,7 @@ pub fn terminal_line(event: &Event) -> String {
 
 /// Print a job's events.jsonl; with `follow`, keep printing new lines until the job ends.
 pub fn events(job: &str, case: Option<PathBuf>, follow: bool) -> ExitCode {
-    let dir = case_dir(&case.unwrap_or_else(|| PathBuf::from(DEFAULT_CASE)));
+    let dir = case_dir(&case_path(case));
     let found = match find_job(&dir, job) {
         Ok(j) => j,
         Err(e) => {
@@ -142,14 +148,18 @@ pub fn events(job: &str, case: Option<PathBuf>, follow: bool) -> ExitCode {
     }
 }
 
-/// List the jobs beside a case, newest last, after marking dead running jobs `interrupted`.
-pub fn status(case: Option<PathBuf>) -> ExitCode {
-    let dir = case_dir(&case.unwrap_or_else(|| PathBuf::from(DEFAULT_CASE)));
-    match recover_interrupted(&dir) {
+/// Mark jobs left running by a dead process `interrupted` (said on stderr) and return every
+/// job beside the case, oldest first.
+pub fn recover_and_list(dir: &Path) -> Vec<Job> {
+    match recover_interrupted(dir) {
         Ok(ids) => ids.iter().for_each(|id| eprintln!("marked job {id} interrupted: its process is gone")),
         Err(e) => eprintln!("warning: {e}"),
     }
-    let jobs = list_jobs(&dir);
+    list_jobs(dir)
+}
+
+/// One line per job: id, status, start, steps.
+pub fn print_builds(dir: &Path, jobs: &[Job]) {
     if jobs.is_empty() {
         println!("no builds in {}", dir.join(".playbook/builds").display());
     }
@@ -158,5 +168,4 @@ pub fn status(case: Option<PathBuf>) -> ExitCode {
         let steps: Vec<String> = r.steps.iter().map(|s| format!("{}={}", s.activity, s.status.as_str())).collect();
         println!("{}  {:<11}  {}  {}", r.id, r.status.as_str(), r.started, steps.join(" "));
     }
-    ExitCode::SUCCESS
 }

@@ -2,7 +2,9 @@
 
 mod build;
 mod check;
+mod phase;
 mod render;
+mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -67,10 +69,98 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
-    /// List the builds of a case (jobs left running by a dead process become `interrupted`).
+    /// Show the case's phase, its gate (every blocking reason), answered/required items, report
+    /// versions and builds (jobs left running by a dead process become `interrupted`).
     Status {
+        /// The working case, or a folder holding working_case.yaml [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// Output format (json: documented in docs/phases.md).
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
+    },
+    /// Generate or approve versions of the phase's report (reports/phase-<n>-<slug>-v<k>.md).
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
+    /// Move between phases: exit 0 done, 1 refused (every reason printed), 2 usage or I/O error.
+    Phase {
+        #[command(subcommand)]
+        action: PhaseAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// Write a new draft version of the current phase's report (never replaces a file).
+    Generate {
         /// The working case [default: working_case.yaml]
         case: Option<PathBuf>,
+        /// The phase whose report to generate [default: the current phase]
+        #[arg(long, value_name = "N")]
+        phase: Option<u32>,
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
+    },
+    /// Approve a version (the newest by default); the previous approved version becomes superseded.
+    Approve {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// The version to approve [default: the newest]
+        #[arg(long, value_name = "K")]
+        version: Option<u32>,
+        /// The phase whose report to approve [default: the current phase]
+        #[arg(long, value_name = "N")]
+        phase: Option<u32>,
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum PhaseAction {
+    /// Advance one phase when the gate holds; otherwise print every blocking reason (exit 1).
+    Complete {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// Why (recorded in the history).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
+    },
+    /// Go back to an earlier phase (the previous one unless --to); a reason is required.
+    Reopen {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// Why (required; recorded in the history).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// The phase to go back to [default: the one before the current phase]
+        #[arg(long, value_name = "N")]
+        to: Option<u32>,
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
+    },
+    /// Block the current phase (it cannot be completed until unblocked); a reason is required.
+    Block {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// Why (required; recorded in state.json and the history).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
+    },
+    /// Unblock the current phase.
+    Unblock {
+        /// The working case [default: working_case.yaml]
+        case: Option<PathBuf>,
+        /// Why (recorded in the history).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[arg(long, value_enum, default_value_t = phase::Format::Human)]
+        format: phase::Format,
     },
 }
 
@@ -112,7 +202,17 @@ fn main() -> ExitCode {
             build::build(case, playbook_engine::build::BuildOptions { local_only: local, activity, force, secret_names: secrets })
         }
         Command::Events { job, case, follow } => build::events(&job, case, follow),
-        Command::Status { case } => build::status(case),
+        Command::Status { case, format } => phase::status(case, format),
+        Command::Report { action } => match action {
+            ReportAction::Generate { case, phase, format } => report::generate(case, phase, format),
+            ReportAction::Approve { case, version, phase, format } => report::approve(case, phase, version, format),
+        },
+        Command::Phase { action } => match action {
+            PhaseAction::Complete { case, reason, format } => phase::run(phase::Action::Complete, case, reason, format),
+            PhaseAction::Reopen { case, reason, to, format } => phase::run(phase::Action::Reopen { to }, case, reason, format),
+            PhaseAction::Block { case, reason, format } => phase::run(phase::Action::Block, case, reason, format),
+            PhaseAction::Unblock { case, reason, format } => phase::run(phase::Action::Unblock, case, reason, format),
+        },
     }
 }
 

@@ -22,6 +22,9 @@ static FOLLOW_UP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)^\*\*`?([A-Za-z_][A-Za-z0-9_]*)`?\*\*[ \t]*[_*]\(\s*when\s+(.+?)\s*\)[_*][ \t]*(?:—|–|-|:)?[ \t]*(.*)$")
         .expect("static regex")
 });
+/// An Output paragraph that says there is no report: `(none)`, `None.`, `No report.`, `n/a`.
+static NO_REPORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^[_*]*\(?\s*(?:none|no report|n/?a)\b[^\n]*$").expect("static regex"));
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[_*]\([^\n]*\)[_*]\.?$").expect("static regex"));
 static BACKTICKED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`([^`\n]+)`").expect("static regex"));
 static SNAKE_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$").expect("static regex"));
@@ -277,10 +280,10 @@ impl Parser<'_> {
             Some(SectionKind::Output) => {
                 let phase = &mut self.playbook.phases[ph];
                 let output = phase.output.get_or_insert_with(|| Output { report: None, sections: Vec::new(), placeholder: false });
-                if placeholder && output.report.is_none() && output.sections.is_empty() {
+                if (placeholder || NO_REPORT.is_match(raw)) && output.report.is_none() && output.sections.is_empty() {
                     output.placeholder = true;
                 } else if output.report.is_none()
-                    && let Some(name) = leading_bold(raw)
+                    && let Some(name) = leading_bold(raw).or_else(|| bold_report_name(raw))
                 {
                     let start = span.start + self.text[span.clone()].find(name).unwrap_or(0);
                     output.report = Some(Text { text: name.to_string(), span: start..start + name.len() });
@@ -550,6 +553,22 @@ fn lead_text(text: &str, li: &ListItem) -> Text {
 fn normalise_label(label: &str) -> String {
     let base = label.split('(').next().unwrap_or(label);
     base.trim().to_lowercase()
+}
+
+/// A bold span that names a report anywhere in an Output paragraph
+/// ("The phase ends with a **Scoping Report** that …").
+fn bold_report_name(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(start) = rest.find("**") {
+        let after = &rest[start + 2..];
+        let end = after.find("**")?;
+        let inner = after[..end].trim();
+        if inner.to_lowercase().contains("report") {
+            return Some(inner);
+        }
+        rest = &after[end + 2..];
+    }
+    None
 }
 
 fn leading_bold(text: &str) -> Option<&str> {

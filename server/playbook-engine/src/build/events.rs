@@ -4,7 +4,7 @@
 //! flushed at every event (and so at every step boundary); a reader skips a torn last line.
 
 use super::redact::Redactor;
-use super::time::{now_ms, rfc3339};
+use crate::time::{now_ms, rfc3339};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -3,7 +3,7 @@
 
 use super::events::{Draft, EventKind, EventSink, repair_and_last_id};
 use super::redact::Redactor;
-use super::time::{compact, now_ms, rfc3339};
+use crate::time::{compact, now_ms, rfc3339};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -129,10 +129,7 @@ impl Job {
     /// Write job.json atomically: a temp file in the same directory, then rename.
     pub fn save(&self) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&self.record).map_err(|e| format!("cannot encode job.json: {e}"))?;
-        let path = self.dir.join("job.json");
-        let tmp = self.dir.join(format!(".job.json.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+        crate::fsutil::write_atomic(&self.dir.join("job.json"), text.as_bytes())
     }
 
     pub fn finish(&mut self, status: JobStatus) -> Result<(), String> {

@@ -16,7 +16,6 @@ pub mod history;
 pub mod job;
 pub mod redact;
 pub mod runner;
-pub mod time;
 
 pub use cancel::CancelToken;
 pub use events::{Event, EventKind, EventSink, Observer, Stream};

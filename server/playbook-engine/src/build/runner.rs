@@ -7,11 +7,13 @@ use super::events::{Draft, EventKind, EventSink, Observer};
 use super::handler::{Registry, StepContext, StepOutcome};
 use super::job::{Job, JobStatus, StepRecord, StepStatus, list_jobs, recover_interrupted};
 use super::redact::Redactor;
-use super::time::{now_ms, rfc3339};
-use crate::workspace::{current_phase, read_text};
+use crate::time::{now_ms, rfc3339};
+use crate::workspace::current_phase;
 use playbook_core::case::{AnswerState, Case};
-use playbook_core::playbook::{self, Activity, Playbook};
-use playbook_core::yaml::{Node, NodeKind, is_null_word, parse_bool, parse_number};
+use playbook_core::hash::Fnv128;
+use playbook_core::playbook::{Activity, Playbook};
+use playbook_core::yaml::NodeKind;
+pub use playbook_core::yaml::node_to_json;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,25 +50,21 @@ struct Plan {
 }
 
 fn load(case_path: &Path) -> Result<Plan, String> {
-    let case_text = read_text(case_path)?;
-    let case = Case::parse(&case_text);
-    if let Some(e) = &case.syntax_error {
-        return Err(format!("{} is not valid YAML: {}", case_path.display(), e.message));
-    }
-    let Some(reference) = case.playbook.as_ref().filter(|r| !r.path.is_empty()) else {
-        return Err(format!("{} has no `playbook:` key", case_path.display()));
-    };
-    let case_dir = case_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    let playbook_text = read_text(&case_dir.join(&reference.path))?;
-    let playbook = playbook::parse(&playbook_text);
+    let project = crate::project::load(case_path)?;
     let mut warnings = Vec::new();
-    let number = current_phase(&case_dir, &mut |w| warnings.push(w));
+    let number = current_phase(&project.case_dir, &mut |w| warnings.push(w));
     let phase = match number {
-        Some(n) => playbook.phase_by_number(n).ok_or_else(|| format!("the current phase {n} is not in the playbook"))?,
-        None if playbook.phases.is_empty() => return Err("the playbook has no phases".to_string()),
+        Some(n) => project.playbook.phase_by_number(n).ok_or_else(|| format!("the current phase {n} is not in the playbook"))?,
         None => 0,
     };
-    Ok(Plan { case_dir, case, playbook_text, playbook, phase, warnings })
+    Ok(Plan {
+        case_dir: project.case_dir,
+        case: project.case,
+        playbook_text: project.playbook_text,
+        playbook: project.playbook,
+        phase,
+        warnings,
+    })
 }
 
 /// Run a build of the case's current phase and record it as a job next to the case.
@@ -258,25 +256,7 @@ pub fn step_hash(activity: &Activity, playbook_text: &str, case: &Case, previous
         }
     }
     h.field(previous.as_bytes());
-    format!("{:032x}", h.0)
-}
-
-/// FNV-1a, 128 bits: change detection, not security.
-struct Fnv128(u128);
-
-impl Default for Fnv128 {
-    fn default() -> Self {
-        Fnv128(0x6c62272e07bb014262b821756295c58d)
-    }
-}
-
-impl Fnv128 {
-    fn field(&mut self, bytes: &[u8]) {
-        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
-            self.0 ^= u128::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000000001000000000000000000013B);
-        }
-    }
+    h.hex()
 }
 
 /// Every recorded answer as `PLAYBOOK_<ID>`: scalars as written, lists and maps as JSON.
@@ -301,33 +281,6 @@ pub fn answers_env(case: &Case) -> Vec<(String, String)> {
 pub fn env_name(id: &str) -> String {
     let upper: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     format!("PLAYBOOK_{upper}")
-}
-
-/// A YAML answer as JSON: quoted scalars are strings; plain ones may be null, booleans or numbers.
-pub fn node_to_json(node: &Node) -> serde_json::Value {
-    use serde_json::Value;
-    match &node.kind {
-        NodeKind::Scalar(s) if s.quoted || node.tag.is_some() => Value::String(s.value.clone()),
-        NodeKind::Scalar(s) if is_null_word(&s.value) => Value::Null,
-        NodeKind::Scalar(s) => {
-            if let Some(b) = parse_bool(&s.value) {
-                Value::Bool(b)
-            } else if let Some(n) = parse_number(&s.value) {
-                if n.fract() == 0.0 && n.abs() < 9e15 {
-                    Value::from(n as i64)
-                } else {
-                    serde_json::Number::from_f64(n).map_or(Value::String(s.value.clone()), Value::Number)
-                }
-            } else {
-                Value::String(s.value.clone())
-            }
-        }
-        NodeKind::Seq(items) => Value::Array(items.iter().map(node_to_json).collect()),
-        NodeKind::Map(entries) => Value::Object(
-            entries.iter().map(|e| (e.key.as_scalar().map(|k| k.value.clone()).unwrap_or_default(), node_to_json(&e.value))).collect(),
-        ),
-        NodeKind::Alias => Value::Null,
-    }
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

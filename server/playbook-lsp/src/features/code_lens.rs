@@ -17,8 +17,8 @@ use crate::world::{Document, Kind, World};
 use playbook_core::analysis::BUILTIN_HANDLERS;
 use playbook_core::analysis::required::{current_phase_index, progress};
 use playbook_core::playbook::{Activity, Playbook};
-use playbook_engine::build::time::{now_ms, parse_rfc3339};
 use playbook_engine::build::{BuildHistory, JobStatus, LastStep, StepStatus};
+use playbook_engine::time::{now_ms, parse_rfc3339};
 use std::sync::Arc;
 use tower_lsp_server::ls_types::{CodeLens, CodeLensParams, Command, Range};
 
