@@ -240,10 +240,11 @@ impl Forwarder {
                 Update::Finished(outcome) => {
                     self.builds.running().remove(&self.case_dir);
                     self.builds.actor.send(Msg::BuildsChanged(self.case_dir.clone()));
+                    // Progress ends first: a client that sees the summary sees a finished build.
+                    self.finished(outcome).await;
                     if let Some(summary) = summary.take() {
                         self.event(summary).await;
                     }
-                    self.finished(outcome).await;
                     return;
                 }
             }
