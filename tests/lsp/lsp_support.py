@@ -337,3 +337,54 @@ def discovery_item_ids(playbook: str) -> list[str]:
         elif in_items and (m := re.match(r"^####\s+`?([a-z][a-z0-9_]*)`?\s*$", line)):
             ids.append(m.group(1))
     return ids
+
+
+# ── servers started by a test (several per test, or with initialization options) ─────────
+
+
+async def start_server(root: Path, capability_set: str, trusted: bool) -> LanguageClient:
+    """The real server on `root` with one of pytest-lsp's capability sets; `trusted` sends
+    `initializationOptions: {trustedWorkspace: true}`. Stop it with `stop_server`."""
+    from pytest_lsp import ClientServerConfig, client_capabilities
+
+    client = await ClientServerConfig(server_command=[str(playbook_bin()), "lsp"], client_factory=make_client).start()
+    uri = root.as_uri()
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities(capability_set),
+            root_uri=uri,
+            workspace_folders=[types.WorkspaceFolder(uri=uri, name="ws")],
+            initialization_options={"trustedWorkspace": True} if trusted else None,
+        )
+    )
+    return client
+
+
+async def stop_server(client: LanguageClient) -> None:
+    await client.shutdown_session()
+    await client.stop()
+
+
+def open_file(client: LanguageClient, path: Path) -> str:
+    """didOpen `path` with its text on disk; returns its URI."""
+    uri = path.as_uri()
+    language = "markdown" if path.suffix == ".md" else "yaml"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=path.read_text(encoding="utf-8"))
+        )
+    )
+    return uri
+
+
+async def send(client: LanguageClient, method: str, params: Any) -> Any:
+    return await asyncio.wait_for(client.protocol.send_request_async(method, params), TIMEOUT)
+
+
+async def run_command(client: LanguageClient, command: str, args: dict) -> Any:
+    return await send(client, types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command=command, arguments=[args]))
+
+
+async def lens_titles(client: LanguageClient, uri: str, line: int) -> list[str]:
+    lenses = await send(client, types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    return [lens.command.title for lens in lenses or [] if lens.range.start.line == line and lens.command]

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, client_capabilities
-
-from lsp_support import TIMEOUT, make_client, playbook_bin
+from lsp_support import TIMEOUT, lens_titles, open_file, run_command, send, start_server, stop_server
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(6 * TIMEOUT)]
 
@@ -78,40 +76,6 @@ def build_workspace(root: Path) -> Path:
     return root.resolve()
 
 
-async def start(root: Path, capability_set: str, trusted: bool):
-    client = await ClientServerConfig(server_command=[str(playbook_bin()), "lsp"], client_factory=make_client).start()
-    uri = root.as_uri()
-    await client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities(capability_set),
-            root_uri=uri,
-            workspace_folders=[types.WorkspaceFolder(uri=uri, name="ws")],
-            initialization_options={"trustedWorkspace": True} if trusted else None,
-        )
-    )
-    return client
-
-
-def open_doc(client, path: Path) -> str:
-    uri = path.as_uri()
-    language = "markdown" if path.suffix == ".md" else "yaml"
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=path.read_text(encoding="utf-8"))
-        )
-    )
-    return uri
-
-
-async def request(client, method: str, params):
-    return await asyncio.wait_for(client.protocol.send_request_async(method, params), TIMEOUT)
-
-
-async def lens_titles(client, playbook_uri: str, line: int) -> list[str]:
-    lenses = await request(client, types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=playbook_uri)))
-    return [lens.command.title for lens in lenses or [] if lens.range.start.line == line and lens.command]
-
-
 async def wait_lens(client, playbook_uri: str, line: int, prefix: str) -> list[str]:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -138,16 +102,14 @@ def p(values: list[float], q: float) -> float:
 @pytest.mark.parametrize("capability_set", ["visual-studio-code", "neovim"], ids=["vscode", "neovim"])
 async def test_a_build_streams_in_order_replays_after_reconnect_and_keeps_answering(tmp_path, capability_set):
     root = build_workspace(tmp_path / "ws")
-    client = await start(root, capability_set, trusted=True)
+    client = await start_server(root, capability_set, trusted=True)
     playbook_uri = (root / "playbook.md").as_uri()
-    case_uri = open_doc(client, root / "working_case.yaml")
+    case_uri = open_file(client, root / "working_case.yaml")
     stream_line = PLAYBOOK.splitlines().index("#### 2. stream_logs")
 
     assert await wait_lens(client, playbook_uri, stream_line, "not run") == ["not run", "▶ Run"]
 
-    started = await request(
-        client, types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="playbook.runBuild", arguments=[{"uri": case_uri}])
-    )
+    started = await run_command(client, "playbook.runBuild", {"uri": case_uri})
     job = field(started, "job")
     assert job, started
 
@@ -158,9 +120,9 @@ async def test_a_build_streams_in_order_replays_after_reconnect_and_keeps_answer
     deadline = time.monotonic() + 4 * TIMEOUT
     while summary_of(client, job) is None and time.monotonic() < deadline:
         t0 = time.perf_counter()
-        hover = await request(client, types.TEXT_DOCUMENT_HOVER, types.HoverParams(text_document=doc, position=position))
+        hover = await send(client, types.TEXT_DOCUMENT_HOVER, types.HoverParams(text_document=doc, position=position))
         t1 = time.perf_counter()
-        completion = await request(client, types.TEXT_DOCUMENT_COMPLETION, types.CompletionParams(text_document=doc, position=position))
+        completion = await send(client, types.TEXT_DOCUMENT_COMPLETION, types.CompletionParams(text_document=doc, position=position))
         t2 = time.perf_counter()
         assert hover is not None and completion is not None
         if summary_of(client, job) is None:
@@ -199,32 +161,29 @@ async def test_a_build_streams_in_order_replays_after_reconnect_and_keeps_answer
     assert titles[0].startswith("✓ ") and "s · " in titles[0], titles
 
     # Reconnect: a new server replays the job from an id, identical to what was streamed.
-    await client.shutdown_session()
-    await client.stop()
-    second = await start(root, capability_set, trusted=False)
-    open_doc(second, root / "working_case.yaml")
+    await stop_server(client)
+    second = await start_server(root, capability_set, trusted=False)
+    open_file(second, root / "working_case.yaml")
     after = 7
-    replayed = await request(second, "playbook/buildEvents", {"job": job, "after": after})
+    replayed = await send(second, "playbook/buildEvents", {"job": job, "after": after})
     as_dicts = [dict(r) if isinstance(r, dict) else vars(r) for r in replayed]
     assert [field(r, "id") for r in as_dicts] == ids[after:]
     assert [(field(r, "kind"), field(r, "message")) for r in as_dicts] == [(field(e, "kind"), field(e, "message")) for e in events[after:]]
     # A reviewer's untrusted editor still sees the committed status.
     titles = await wait_lens(second, playbook_uri, stream_line, "✓")
     assert "▶ Run" not in titles
-    await second.shutdown_session()
-    await second.stop()
+    await stop_server(second)
 
 
 async def test_an_untrusted_workspace_refuses_to_run_and_executes_nothing(tmp_path):
     root = build_workspace(tmp_path / "ws")
-    client = await start(root, "visual-studio-code", trusted=False)
-    case_uri = open_doc(client, root / "working_case.yaml")
+    client = await start_server(root, "visual-studio-code", trusted=False)
+    case_uri = open_file(client, root / "working_case.yaml")
     for command, args in [("playbook.runBuild", {"uri": case_uri}), ("playbook.runActivity", {"uri": case_uri, "activity": "say_hello"})]:
         with pytest.raises(Exception) as refused:
-            await request(client, types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command=command, arguments=[args]))
+            await run_command(client, command, args)
         assert "not trusted" in str(refused.value), refused.value
     assert client.build_events == []
     assert not (root / ".playbook").exists()
     assert any("not trusted" in m.message for m in client.messages), client.messages
-    await client.shutdown_session()
-    await client.stop()
+    await stop_server(client)

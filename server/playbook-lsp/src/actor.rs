@@ -41,6 +41,9 @@ pub enum Msg {
     Trust(bool),
     /// A build of the cases in this folder changed its files: re-read their history.
     BuildsChanged(PathBuf),
+    /// A phase or report command changed this case folder: re-read its phase and builds, and
+    /// refresh lenses (report versions changed) even when neither did.
+    ProjectChanged(PathBuf),
     /// The client finished initialising: index the workspace from disk.
     Initialized,
     Open {
@@ -186,6 +189,11 @@ impl Actor {
                 }
             }
             Msg::BuildsChanged(case_dir) => self.read_builds(case_dir),
+            Msg::ProjectChanged(case_dir) => {
+                self.read_phase(case_dir.clone());
+                self.read_builds(case_dir);
+                self.views_changed = true;
+            }
             Msg::Initialized => self.index_workspace(),
             Msg::Open { uri, version, text } => {
                 self.ropes.insert(uri.clone(), Rope::from_str(&text));
@@ -216,6 +224,8 @@ impl Actor {
                 for event in events {
                     if let Some(case_dir) = state_file_folder(&event.uri) {
                         self.read_phase(case_dir);
+                        // Blocked flags and history live there too: lenses show the gate.
+                        self.views_changed = true;
                         continue;
                     }
                     if let Some(case_dir) = job_file_folder(&event.uri) {
@@ -225,8 +235,12 @@ impl Actor {
                     if self.ropes.contains_key(&event.uri) {
                         continue; // The editor's buffer wins over the disk while open.
                     }
-                    let text =
-                        (event.typ != FileChangeType::DELETED).then(|| event.uri.to_file_path().and_then(|p| read_text(&p).ok())).flatten();
+                    // A file that is not open counts only when its name and content agree, as in
+                    // the workspace scan (a report or README is not a playbook).
+                    let text = (event.typ != FileChangeType::DELETED)
+                        .then(|| event.uri.to_file_path().and_then(|p| read_text(&p).ok()))
+                        .flatten()
+                        .filter(|text| playbook_engine::workspace::scanned_kind(event.uri.as_str(), text).is_some());
                     match text {
                         Some(text) => self.set_document(event.uri, None, text.into()),
                         None => self.remove_document(&event.uri),

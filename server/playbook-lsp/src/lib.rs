@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod features;
 pub mod locate;
 pub mod ordered;
+pub mod phases;
 pub mod status;
 pub mod transport;
 pub mod world;
@@ -91,6 +92,31 @@ impl Backend {
         }
     }
 
+    /// The phase and report commands: file I/O and `git config` off the async runtime; the
+    /// actor re-reads the case folder afterwards so lenses, hover and status follow.
+    async fn phase_command(&self, params: &ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        let world = self.actor.snapshot().await;
+        let args: phases::PhaseArgs = argument_or_default(params).map_err(invalid_params)?;
+        let folder = builds::resolve_case(&world, args.uri.as_ref(), args.case.as_ref())
+            .ok()
+            .and_then(|(path, _)| path.parent().map(std::path::Path::to_path_buf));
+        let command = params.command.clone();
+        let answer = tokio::task::spawn_blocking(move || phases::execute(&world, &command, args))
+            .await
+            .unwrap_or_else(|_| Err("the phase command panicked; see the server log".to_string().into()));
+        if let Some(folder) = folder {
+            self.actor.send(Msg::ProjectChanged(folder));
+        }
+        match answer {
+            Ok(value) => Ok(Some(value)),
+            Err(refusal) => {
+                self.client.show_message(MessageType::WARNING, format!("playbook: {}", refusal.message)).await;
+                let data = (!refusal.reasons.is_empty()).then(|| serde_json::json!({ "reasons": refusal.reasons }));
+                Err(Error { code: ErrorCode::InvalidParams, message: refusal.message.into(), data })
+            }
+        }
+    }
+
     #[cfg(debug_assertions)]
     async fn panic_request(&self) -> Result<()> {
         self.run("internal/panic", |_| panic!("deliberate panic for tests")).await
@@ -115,6 +141,16 @@ impl Backend {
             }
         }
     }
+}
+
+/// The engine's phase status of these cases, read off the async runtime; a case whose status
+/// cannot be read is left out (its lenses show counts and builds only).
+async fn phase_statuses(cases: Vec<PathBuf>) -> std::collections::HashMap<PathBuf, playbook_engine::phase::PhaseStatus> {
+    if cases.is_empty() {
+        return Default::default();
+    }
+    let read = tokio::task::spawn_blocking(move || phases::statuses(&cases)).await.unwrap_or_default();
+    read.into_iter().filter_map(|(path, status)| status.ok().map(|s| (path, s))).collect()
 }
 
 /// A command's first argument as `T`, or `T::default()` when there is none.
@@ -213,7 +249,7 @@ impl LanguageServer for Backend {
                 })),
                 code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: commands::COMMANDS.iter().chain(BUILD_COMMANDS).map(|c| c.to_string()).collect(),
+                    commands: commands::COMMANDS.iter().chain(BUILD_COMMANDS).chain(phases::COMMANDS).map(|c| c.to_string()).collect(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -302,11 +338,15 @@ impl LanguageServer for Backend {
     }
 
     async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        self.run("codeLens", |w| code_lens::code_lenses(w, &p)).await
+        let cases = code_lens::cases_of(&*self.actor.snapshot().await, &p.text_document.uri);
+        let phases = phase_statuses(cases).await;
+        self.run("codeLens", |w| code_lens::code_lenses(w, &p, &phases)).await
     }
 
     async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
-        self.run("hover", |w| hover::hover(w, &p)).await
+        let cases = hover::phase_cases(&*self.actor.snapshot().await, &p);
+        let phases = phase_statuses(cases).await;
+        self.run("hover", |w| hover::hover(w, &p, &phases)).await
     }
 
     async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {
@@ -348,6 +388,9 @@ impl LanguageServer for Backend {
     async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         if BUILD_COMMANDS.contains(&p.command.as_str()) {
             return self.build_command(&p).await;
+        }
+        if phases::COMMANDS.contains(&p.command.as_str()) {
+            return self.phase_command(&p).await;
         }
         let edit = self.run("executeCommand", |w| commands::execute(w, &p)).await?.map_err(invalid_params)?;
         if let Some(edit) = edit {

@@ -3,8 +3,9 @@
 //! - Above each Activity heading: its newest attempt from the jobs on disk ("✓ 2.3 s · 4 min
 //!   ago", "✗ failed: <first line>", "not run") and "▶ Run" for a runnable Activity of the
 //!   current phase.
-//! - Above each phase heading: answered/required for that phase and its last build, plus
-//!   "▶ Run build" on the current phase when it has Activities.
+//! - Above each phase heading: answered/required for that phase, its report's versions, its
+//!   last build and (current phase) the gate, plus "▶ Run build", "Generate report",
+//!   "Approve vN" and "Complete phase" on the current phase and "↩ Reopen" on earlier ones.
 //! - At the top of a case: the same summary for its current phase.
 //!
 //! The status comes from the snapshot's build history (read by the actor from `.playbook/builds`),
@@ -13,57 +14,129 @@
 //! each named by the case's folder.
 
 use crate::builds::{RUN_ACTIVITY, RUN_BUILD};
+use crate::phases::{APPROVE_REPORT, COMPLETE_PHASE, GENERATE_REPORT, REOPEN_PHASE};
 use crate::world::{Document, Kind, World};
 use playbook_core::analysis::BUILTIN_HANDLERS;
 use playbook_core::analysis::required::{current_phase_index, progress};
 use playbook_core::playbook::{Activity, Playbook};
 use playbook_engine::build::{BuildHistory, JobStatus, LastStep, StepStatus};
+use playbook_engine::phase::{PhaseStatus, ReportSummary};
 use playbook_engine::time::{now_ms, parse_rfc3339};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
-use tower_lsp_server::ls_types::{CodeLens, CodeLensParams, Command, Range};
+use tower_lsp_server::ls_types::{CodeLens, CodeLensParams, Command, Range, Uri};
 
-pub fn code_lenses(world: &World, params: &CodeLensParams) -> Option<Vec<CodeLens>> {
+/// The documents whose lenses need the engine's phase status: the case, or every case using
+/// the playbook (the shell reads those statuses from disk before calling [`code_lenses`]).
+pub fn cases_of(world: &World, uri: &Uri) -> Vec<PathBuf> {
+    let Some(doc) = world.get(uri) else { return Vec::new() };
+    let cases = match doc.kind {
+        Kind::Case => vec![doc.clone()],
+        Kind::Playbook => world.cases_using(&doc.uri),
+    };
+    cases.iter().filter_map(|c| c.path.clone()).collect()
+}
+
+/// `phases`: the engine's status per case path (reports, gate); lenses without it still show
+/// counts and builds.
+pub fn code_lenses(world: &World, params: &CodeLensParams, phases: &HashMap<PathBuf, PhaseStatus>) -> Option<Vec<CodeLens>> {
     let doc = world.get(&params.text_document.uri)?;
     let now = now_ms();
     let lenses = match doc.kind {
-        Kind::Case => case_lenses(world, doc, now),
+        Kind::Case => case_lenses(world, doc, phases, now),
         Kind::Playbook => {
             let cases = world.cases_using(&doc.uri);
             let named = cases.len() > 1;
-            cases.iter().flat_map(|case| playbook_lenses(world, doc, case, named, now)).collect()
+            cases.iter().flat_map(|case| playbook_lenses(world, doc, case, named, phases, now)).collect()
         }
     };
     Some(lenses)
 }
 
-/// What one case's lenses need: its playbook, current phase and builds.
-struct CaseBuilds {
+/// What one case's lenses need: its playbook, current phase, builds and the engine's status.
+struct CaseBuilds<'a> {
     case_doc: Arc<Document>,
     playbook: Arc<Playbook>,
     current: usize,
     history: Arc<BuildHistory>,
+    status: Option<&'a PhaseStatus>,
 }
 
-fn case_builds(world: &World, case_doc: &Arc<Document>) -> Option<CaseBuilds> {
+fn case_builds<'a>(world: &World, case_doc: &Arc<Document>, phases: &'a HashMap<PathBuf, PhaseStatus>) -> Option<CaseBuilds<'a>> {
     let view = world.case_view(case_doc);
     let playbook = view.playbook_doc?.playbook();
     let current = current_phase_index(&playbook, world.current_phase(case_doc));
     let history = world.builds_of(case_doc).cloned().unwrap_or_default();
-    Some(CaseBuilds { case_doc: case_doc.clone(), playbook, current, history })
+    let status = case_doc.path.as_ref().and_then(|p| phases.get(p));
+    Some(CaseBuilds { case_doc: case_doc.clone(), playbook, current, history, status })
 }
 
-fn case_lenses(world: &World, doc: &Arc<Document>, now: u128) -> Vec<CodeLens> {
-    let Some(builds) = case_builds(world, doc) else { return Vec::new() };
+fn case_lenses(world: &World, doc: &Arc<Document>, phases: &HashMap<PathBuf, PhaseStatus>, now: u128) -> Vec<CodeLens> {
+    let Some(builds) = case_builds(world, doc, phases) else { return Vec::new() };
     let top = Range::default();
     let mut lenses = vec![info(top, phase_summary(&builds, builds.current, now))];
+    let args = serde_json::json!({ "uri": doc.uri.as_str() });
     if world.trusted && has_activities(&builds, builds.current) {
-        lenses.push(run(top, "▶ Run build", RUN_BUILD, serde_json::json!({ "uri": doc.uri.as_str() })));
+        lenses.push(run(top, "▶ Run build", RUN_BUILD, args.clone()));
+    }
+    if world.trusted {
+        lenses.extend(phase_commands(&builds, builds.current, top, &args));
     }
     lenses
 }
 
-fn playbook_lenses(world: &World, playbook_doc: &Document, case_doc: &Arc<Document>, named: bool, now: u128) -> Vec<CodeLens> {
-    let Some(builds) = case_builds(world, case_doc) else { return Vec::new() };
+/// "Generate report", "Approve v2", "Complete phase" on the current phase; "↩ Reopen" on an
+/// earlier one (the client asks for the reason).
+fn phase_commands(builds: &CaseBuilds, index: usize, range: Range, args: &serde_json::Value) -> Vec<CodeLens> {
+    let Some(status) = builds.status else { return Vec::new() };
+    let Some(phase) = builds.playbook.phases.get(index) else { return Vec::new() };
+    let with = |extra: serde_json::Value| {
+        let mut args = args.clone();
+        if let (Some(args), Some(extra)) = (args.as_object_mut(), extra.as_object()) {
+            args.extend(extra.clone());
+        }
+        args
+    };
+    let mut lenses = Vec::new();
+    if index == builds.current {
+        let summary = status.phases.iter().find(|p| p.number == phase.number);
+        if let Some(report) = summary.and_then(|p| p.report.as_ref()) {
+            lenses.push(run(range, "Generate report", GENERATE_REPORT, args.clone()));
+            let newest = report.versions.iter().filter(|v| v.status.is_some()).max_by_key(|v| v.version);
+            if let Some(newest) = newest.filter(|v| Some(v.version) != report.approved && v.matches_answers) {
+                lenses.push(run(
+                    range,
+                    &format!("Approve v{}", newest.version),
+                    APPROVE_REPORT,
+                    with(serde_json::json!({ "version": newest.version })),
+                ));
+            }
+        }
+        if status.gate.next.is_some() {
+            let title = if status.gate.holds {
+                "✓ Complete phase".to_string()
+            } else {
+                let n = status.gate.reasons.len();
+                format!("Complete phase ({n} blocking reason{})", if n == 1 { "" } else { "s" })
+            };
+            lenses.push(run(range, &title, COMPLETE_PHASE, args.clone()));
+        }
+    } else if index < builds.current {
+        lenses.push(run(range, "↩ Reopen", REOPEN_PHASE, with(serde_json::json!({ "to": phase.number }))));
+    }
+    lenses
+}
+
+fn playbook_lenses(
+    world: &World,
+    playbook_doc: &Document,
+    case_doc: &Arc<Document>,
+    named: bool,
+    phases: &HashMap<PathBuf, PhaseStatus>,
+    now: u128,
+) -> Vec<CodeLens> {
+    let Some(builds) = case_builds(world, case_doc, phases) else { return Vec::new() };
     let prefix = if named { format!("{}: ", case_label(case_doc)) } else { String::new() };
     let case_arg = |extra: serde_json::Value| {
         let mut args = serde_json::json!({ "uri": playbook_doc.uri.as_str(), "case": case_doc.uri.as_str() });
@@ -78,6 +151,9 @@ fn playbook_lenses(world: &World, playbook_doc: &Document, case_doc: &Arc<Docume
         lenses.push(info(range, format!("{prefix}{}", phase_summary(&builds, index, now))));
         if world.trusted && index == builds.current && has_activities(&builds, index) {
             lenses.push(run(range, "▶ Run build", RUN_BUILD, case_arg(serde_json::json!({}))));
+        }
+        if world.trusted {
+            lenses.extend(phase_commands(&builds, index, range, &case_arg(serde_json::json!({}))));
         }
         for &a in &phase.activities {
             let activity = &builds.playbook.activities[a];
@@ -97,6 +173,10 @@ fn phase_summary(builds: &CaseBuilds, index: usize, now: u128) -> String {
     let phase = &builds.playbook.phases[index];
     let case = builds.case_doc.case();
     let (required, missing) = progress(&builds.playbook, &case, index);
+    let summary = builds.status.and_then(|s| s.phases.iter().find(|p| p.number == phase.number));
+    if summary.is_some_and(|p| p.coming_soon) {
+        return format!("Phase {} · coming soon", phase.number);
+    }
     let mut parts = vec![format!(
         "Phase {}{} · answered {}/{}",
         phase.number,
@@ -104,6 +184,9 @@ fn phase_summary(builds: &CaseBuilds, index: usize, now: u128) -> String {
         required.len() - missing.len(),
         required.len()
     )];
+    if let Some(report) = summary.and_then(|p| p.report.as_ref()) {
+        parts.push(report_summary(report));
+    }
     if has_activities(builds, index) {
         parts.push(match builds.history.last_job(Some(phase.number)) {
             None => "not built".to_string(),
@@ -113,7 +196,28 @@ fn phase_summary(builds: &CaseBuilds, index: usize, now: u128) -> String {
             }
         });
     }
+    if index == builds.current
+        && let Some(status) = builds.status
+    {
+        if status.blocked {
+            parts.push("blocked".to_string());
+        }
+        if status.gate.next.is_some() {
+            parts.push(if status.gate.holds { "gate ✓".to_string() } else { format!("gate: {} blocking", status.gate.reasons.len()) });
+        }
+    }
     parts.join(" · ")
+}
+
+/// "report v2 approved", "report v3 draft (v2 approved)", "report not generated".
+fn report_summary(report: &ReportSummary) -> String {
+    let newest = report.versions.iter().filter(|v| v.status.is_some()).max_by_key(|v| v.version);
+    match (newest, report.approved) {
+        (None, _) => "report not generated".to_string(),
+        (Some(v), Some(a)) if v.version == a => format!("report v{a} approved"),
+        (Some(v), Some(a)) => format!("report v{} draft (v{a} approved)", v.version),
+        (Some(v), None) => format!("report v{} draft", v.version),
+    }
 }
 
 /// "✓ 2.3 s · 4 min ago", "✗ failed: exited with status 1", "not run".

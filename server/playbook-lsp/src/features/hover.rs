@@ -1,6 +1,6 @@
 //! Hover: an item's schema as Markdown wherever the item appears (case key or value, heading,
 //! condition or Inputs reference), an Activity's contract on its name, a phase's summary on
-//! its heading.
+//! its heading with each case's gate (from the engine's status, read by the shell).
 
 use crate::features::completion::{case_answers, line_at, lines};
 use crate::locate::{Target, playbook_of, target_at};
@@ -11,10 +11,26 @@ use playbook_core::condition::{Answer, Answers, Truth};
 use playbook_core::playbook::{Activity, Field, Item, Origin, Phase, Playbook, RequiredRule};
 use playbook_core::types::ValueType;
 use playbook_core::validation::{CharClass, Check};
+use playbook_engine::phase::PhaseStatus;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use tower_lsp_server::ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
-pub fn hover(world: &World, params: &HoverParams) -> Option<Hover> {
+/// The cases whose phase status (read by the shell from disk) a hover here shows: on a phase
+/// heading of a playbook, every case that uses it; elsewhere none.
+pub fn phase_cases(world: &World, params: &HoverParams) -> Vec<PathBuf> {
+    let position = &params.text_document_position_params;
+    let Some(doc) = world.get(&position.text_document.uri).filter(|d| d.kind == Kind::Playbook) else { return Vec::new() };
+    let offset = world.offset(doc, position.position);
+    match target_at(doc, offset) {
+        Some(Target::Phase { .. }) => world.cases_using(&doc.uri).iter().filter_map(|c| c.path.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `phases`: the engine's status per case path, shown as the gate on a phase heading.
+pub fn hover(world: &World, params: &HoverParams, phases: &HashMap<PathBuf, PhaseStatus>) -> Option<Hover> {
     let position = &params.text_document_position_params;
     let doc = world.get(&position.text_document.uri)?;
     let offset = world.offset(doc, position.position);
@@ -23,7 +39,17 @@ pub fn hover(world: &World, params: &HoverParams) -> Option<Hover> {
     let pb = pb_doc.playbook();
     let value = match &target {
         Target::Activity { span, .. } => activity_markdown(&pb, pb.activities.iter().find(|a| a.name.span == *span)?),
-        Target::Phase { index, .. } => phase_markdown(&pb, pb.phases.get(*index)?),
+        Target::Phase { index, .. } => {
+            let phase = pb.phases.get(*index)?;
+            let mut out = phase_markdown(&pb, phase);
+            let mut cases: Vec<(&PathBuf, &PhaseStatus)> = phases.iter().collect();
+            cases.sort_by(|a, b| a.0.cmp(b.0));
+            let named = cases.len() > 1;
+            for (path, status) in cases {
+                out.push_str(&gate_markdown(phase.number, status, named.then_some(path.as_path())));
+            }
+            out
+        }
         other => {
             let item = pb.item(other.item_id()?)?;
             if doc.kind == Kind::Case {
@@ -40,6 +66,53 @@ pub fn hover(world: &World, params: &HoverParams) -> Option<Hover> {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
         range: Some(world.range(doc, target.span())),
     })
+}
+
+/// A case's standing in one phase: its gate when it is the current phase (every blocking
+/// reason, the checklist), else whether it is done, ahead or coming soon; and its report.
+fn gate_markdown(number: u32, status: &PhaseStatus, case: Option<&Path>) -> String {
+    let mut out = String::from("\n\n---\n\n");
+    if let Some(case) = case {
+        let _ = write!(out, "**Case** `{}`\n\n", case.display());
+    }
+    let summary = status.phases.iter().find(|p| p.number == number);
+    if let Some(report) = summary.and_then(|p| p.report.as_ref()) {
+        let versions: Vec<String> =
+            report.versions.iter().map(|v| format!("v{} {}", v.version, v.status.map_or("unreadable", |s| s.as_str()))).collect();
+        let shown = if versions.is_empty() { "not generated".to_string() } else { versions.join(", ") };
+        let _ = write!(out, "**{}:** {shown}\n\n", report.name);
+    }
+    if number != status.phase {
+        let standing = if summary.is_some_and(|p| p.coming_soon) {
+            "coming soon: it cannot be entered yet"
+        } else if number < status.phase {
+            "completed (reopen it to go back)"
+        } else {
+            "not reached yet"
+        };
+        let _ = write!(out, "**Phase {number}:** {standing}");
+        return out;
+    }
+    let next = status.gate.next.as_ref().map(|n| format!("Phase {}: {}", n.number, n.name));
+    match (&next, status.gate.holds) {
+        (None, _) => out.push_str("**Gate:** this is the last phase"),
+        (Some(next), true) => {
+            let _ = write!(out, "**Gate to {next}:** holds — the phase can be completed");
+        }
+        (Some(next), false) => {
+            let _ = write!(out, "**Gate to {next}:** refused");
+            for reason in &status.gate.reasons {
+                let _ = write!(out, "\n- {}", reason.message);
+            }
+        }
+    }
+    if !status.gate.checklist.is_empty() {
+        out.push_str("\n\n**Checklist**");
+        for entry in &status.gate.checklist {
+            let _ = write!(out, "\n- [ ] {}", entry.text);
+        }
+    }
+    out
 }
 
 /// What a hover in a case adds: whether the item is required now for these answers.
