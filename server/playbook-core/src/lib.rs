@@ -6,6 +6,7 @@ pub mod case;
 pub mod condition;
 pub mod finding;
 pub mod playbook;
+pub mod schema;
 pub mod span;
 pub mod state;
 pub mod suggest;

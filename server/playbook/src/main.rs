@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod render;
+mod schema;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -72,6 +73,12 @@ enum Command {
         /// The working case [default: working_case.yaml]
         case: Option<PathBuf>,
     },
+    /// Print the JSON Schema (draft-07) of a working case's answers, from its playbook, for
+    /// other YAML tools (yaml-language-server: `# yaml-language-server: $schema=<file>`).
+    Schema {
+        /// The working case, or its directory [default: working_case.yaml]
+        case: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -113,6 +120,7 @@ fn main() -> ExitCode {
         }
         Command::Events { job, case, follow } => build::events(&job, case, follow),
         Command::Status { case } => build::status(case),
+        Command::Schema { case } => schema::run(case),
     }
 }
 
