@@ -9,6 +9,7 @@ pub mod hash;
 pub mod phase;
 pub mod playbook;
 pub mod report;
+pub mod schema;
 pub mod span;
 pub mod state;
 pub mod suggest;

@@ -178,6 +178,35 @@ fn frame<T: serde::Serialize>(message: &T) -> Vec<u8> {
     bytes
 }
 
+/// Split `input` into frames with the reader [`serve`] uses: `Some(body)` for each message,
+/// `None` for each block skipped as malformed, until the input ends. Needs no runtime (the
+/// reader only awaits in-memory bytes). For tests and the `lsp_framing` fuzz target.
+#[doc(hidden)]
+pub fn split_frames(input: &[u8]) -> Vec<Option<Vec<u8>>> {
+    futures::executor::block_on(async {
+        let mut reader = BufReader::new(input);
+        let mut out = Vec::new();
+        while let Some(frame) = read_frame(&mut reader).await {
+            out.push(match frame {
+                Frame::Body(body) => Some(body),
+                Frame::Skipped => None,
+            });
+        }
+        out
+    })
+}
+
+/// What [`serve`] makes of a frame's body: `Ok(true)` a request or notification, `Ok(false)` a
+/// response from the client, `Err(code)` the JSON-RPC error it answers with. For the fuzz target.
+#[doc(hidden)]
+pub fn classify_body(body: &[u8]) -> Result<bool, i64> {
+    match classify(body) {
+        Incoming::Request(_) => Ok(true),
+        Incoming::Response(_) => Ok(false),
+        Incoming::Invalid(response) => Err(response.error().map_or(0, |e| e.code.code())),
+    }
+}
+
 /// Read the next frame; `None` at the end of the input.
 async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Frame> {
     let mut length: Option<Result<usize, String>> = None;

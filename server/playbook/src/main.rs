@@ -5,6 +5,7 @@ mod check;
 mod phase;
 mod render;
 mod report;
+mod schema;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -87,6 +88,12 @@ enum Command {
     Phase {
         #[command(subcommand)]
         action: PhaseAction,
+    },
+    /// Print the JSON Schema (draft-07) of a working case's answers, from its playbook, for
+    /// other YAML tools (yaml-language-server: `# yaml-language-server: $schema=<file>`).
+    Schema {
+        /// The working case, or its directory [default: working_case.yaml]
+        case: Option<PathBuf>,
     },
 }
 
@@ -213,6 +220,7 @@ fn main() -> ExitCode {
             PhaseAction::Block { case, reason, format } => phase::run(phase::Action::Block, case, reason, format),
             PhaseAction::Unblock { case, reason, format } => phase::run(phase::Action::Unblock, case, reason, format),
         },
+        Command::Schema { case } => schema::run(case),
     }
 }
 
