@@ -87,9 +87,15 @@ pub struct Lsp {
 }
 
 impl Lsp {
+    /// `playbook lsp` from this binary.
     pub fn spawn(server: &Path, cwd: &Path) -> Lsp {
+        Lsp::spawn_command(server, &["lsp"], cwd)
+    }
+
+    /// Any language server speaking LSP over stdio.
+    pub fn spawn_command(server: &Path, args: &[&str], cwd: &Path) -> Lsp {
         let mut child = Command::new(server)
-            .arg("lsp")
+            .args(args)
             .current_dir(cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -203,6 +209,12 @@ impl Lsp {
         let (at, message) = self.wait_for(|m| {
             m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri && m["params"]["version"] == version
         });
+        (at, message["params"].clone())
+    }
+
+    /// The next diagnostics for `uri`, whatever their version (for servers that send none).
+    pub fn next_diagnostics(&mut self, uri: &str) -> (Instant, Value) {
+        let (at, message) = self.wait_for(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri);
         (at, message["params"].clone())
     }
 
