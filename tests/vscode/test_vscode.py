@@ -81,7 +81,7 @@ def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
     assert package.is_file(), package
 
     workspace = tmp_path / "ws"
-    shutil.copytree(HERE / "workspace", workspace)
+    shutil.copytree(REPO / "fixtures" / "editors", workspace)
     user_data = tmp_path / "user-data"
     (user_data / "User").mkdir(parents=True)
     (user_data / "User" / "settings.json").write_text(json.dumps(SETTINGS, indent=2))

@@ -181,7 +181,7 @@ export class BuildLog implements vscode.Disposable {
       this.runningEmitter.fire(this.running);
       if (event.status && event.status !== 'succeeded') {
         void vscode.window
-          .showWarningMessage(`Playbook build ${event.status}: ${event.message ?? state.job}`, 'Show Log')
+          .showWarningMessage(`Playbook build: ${event.message ?? event.status}`, 'Show Log')
           .then((choice) => choice && this.show());
       }
     }

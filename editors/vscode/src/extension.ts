@@ -287,12 +287,13 @@ class PlaybookExtension implements vscode.Disposable {
       return result;
     } catch (e) {
       const message = e instanceof Error ? e.message : String((e as { message?: string })?.message ?? e);
-      const actions = vscode.workspace.isTrusted ? ['Show Log'] : ['Manage Workspace Trust'];
-      void vscode.window.showErrorMessage(`Playbook: ${message}`, ...actions).then((choice) => {
+      this.serverOutput.warn(`${command}: ${message}`);
+      if (command === RUN_BUILD || command === RUN_ACTIVITY || command === STOP_BUILD) {
+        return undefined; // the server said why itself (window/showMessage)
+      }
+      void vscode.window.showErrorMessage(`Playbook: ${message}`, 'Show Log').then((choice) => {
         if (choice === 'Show Log') {
           this.serverOutput.show();
-        } else if (choice === 'Manage Workspace Trust') {
-          void vscode.commands.executeCommand('workbench.trust.manage');
         }
       });
       return undefined;
