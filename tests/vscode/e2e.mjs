@@ -7,10 +7,16 @@
 // the result go here), E2E_RESULT (JSON result file), E2E_TIMEOUT (seconds per wait),
 // CHROMIUM (default /usr/bin/chromium).
 //
-// Steps, each with a screenshot: open the case and see `missing-answer` in the Problems panel;
-// apply the quick fix and see it go; run the build from the code lens and watch the Playbook
-// Build output fill; see the lens turn to ✓; open the playbook and see each Activity's ✓ in its
-// lens and in the Explorer's Playbook view. Every wait is on something visible, never a sleep.
+// E2E_SCENARIO=trusted (the default; code-server runs with --disable-workspace-trust), each step
+// with a screenshot: open the case and see `missing-answer` in the Problems panel; click the
+// status bar for the missing answers; apply the quick fix and see it go; run the build from the
+// code lens and watch the Playbook Build output fill; see the lens turn to ✓; the Explorer's
+// Playbook view shows each Activity ✓ and opens the playbook, whose lenses show ✓ too.
+//
+// E2E_SCENARIO=untrusted (workspace trust on, not granted): the diagnostics and status lenses
+// are there, no ▶ Run lens and no run command in the palette; grant trust; ▶ Run build appears.
+//
+// Every wait is on something visible, never a sleep.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -127,7 +133,51 @@ async function openFile(name) {
   await page.locator(`.tab.active[aria-label^="${name}"]`).waitFor({ state: 'visible' });
 }
 
+const scenario = process.env.E2E_SCENARIO ?? 'trusted';
 const PROBLEMS = '.markers-panel-container';
+
+/** The titles the command palette lists for `query`. */
+async function paletteTitles(query) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${query}`);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible' });
+  const titles = await page.evaluate(() =>
+    [...document.querySelectorAll('.quick-input-list .monaco-list-row')].map((e) => e.innerText.split('\n')[0].trim()),
+  );
+  await page.keyboard.press('Escape');
+  return titles;
+}
+
+async function untrusted() {
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible' });
+  // Opened untrusted (the startup prompt is off): Restricted Mode.
+  await page.locator('.statusbar', { hasText: 'Restricted Mode' }).waitFor({ state: 'visible' });
+  step('restricted_mode', true);
+
+  await openFile('working_case.yaml');
+  const lenses = await waitLens(/answered 1\/2/, 'case lens, untrusted');
+  step('untrusted_lenses', lenses);
+  await palette('View: Focus Problems');
+  await waitText(PROBLEMS, /missing-answer/, 'Problems panel, untrusted');
+  step('untrusted_problems', (await text(PROBLEMS)).split('\n').filter((l) => l.trim()));
+  step('untrusted_palette', await paletteTitles('Playbook: '));
+  await screenshot('untrusted-diagnostics-no-run');
+
+  // Grant trust: the extension tells the running server; the ▶ Run lens appears.
+  await palette('Workspaces: Manage Workspace Trust');
+  const trust = page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first();
+  await trust.waitFor({ state: 'visible' });
+  await trust.click();
+  await page.locator('.statusbar', { hasText: 'Restricted Mode' }).waitFor({ state: 'hidden' });
+  await openFile('working_case.yaml');
+  const after = await waitLens(/Run build/, 'case lens after granting trust');
+  step('trusted_lenses', after);
+  step('trusted_palette', await paletteTitles('Playbook: Run'));
+  await screenshot('trust-granted-run-lens');
+}
 const OUTPUT = '.part.panel .output-view .view-lines, .part.panel .output .view-lines';
 
 async function main() {
@@ -145,6 +195,16 @@ async function main() {
   await page.waitForFunction(() => /Phase 1 · 1\/2/.test(document.querySelector('.statusbar')?.innerText ?? ''));
   step('status_bar_before', (await text('.statusbar')).split('\n').find((l) => l.includes('Phase 1')));
   await screenshot('problems-missing-answer');
+
+  // The status bar lists the missing answers.
+  await page.locator('.statusbar-item', { hasText: 'Phase 1 · 1/2' }).first().click();
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'environment' }).first().waitFor({ state: 'visible' });
+  step(
+    'missing_list',
+    await page.evaluate(() => [...document.querySelectorAll('.quick-input-list .monaco-list-row')].map((e) => e.innerText.replace(/\n/g, ' · '))),
+  );
+  await screenshot('status-bar-missing-answers');
+  await page.keyboard.press('Escape');
 
   // 2. The quick fix: put the cursor on the diagnostic (the `answers` key), Ctrl+. and pick
   // "Record answer for `environment`".
@@ -214,7 +274,7 @@ async function main() {
 }
 
 try {
-  await main();
+  await (scenario === 'untrusted' ? untrusted() : main());
   result.ok = true;
 } catch (e) {
   result.error = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);

@@ -73,26 +73,30 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> N
     pytest.fail(f"code-server did not listen on {port} within {timeout} s:\n{log.read_text(errors='replace')}")
 
 
-@pytest.mark.timeout(20 * TIMEOUT)
-def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
+def run_scenario(tmp_path: Path, scenario: str) -> tuple[dict, str]:
+    """Installs the .vsix into a fresh code-server, opens fixtures/editors in it, runs e2e.mjs
+    with `scenario` and returns its result (artefacts in target/e2e-artifacts/<name>/)."""
     for path, what in [(NODE24, "Node 24"), (CODE_SERVER, "code-server"), (Path("/usr/bin/chromium"), "chromium")]:
         assert path.exists(), f"{what} is missing ({path}): run scripts/editors-setup"
     package = vsix()
     assert package.is_file(), package
+    trusted = scenario == "trusted"
+    artifacts = ARTIFACTS if trusted else ARTIFACTS.with_name(f"vscode-{scenario}")
 
     workspace = tmp_path / "ws"
     shutil.copytree(REPO / "fixtures" / "editors", workspace)
     user_data = tmp_path / "user-data"
     (user_data / "User").mkdir(parents=True)
-    (user_data / "User" / "settings.json").write_text(json.dumps(SETTINGS, indent=2))
+    settings = {**SETTINGS, "security.workspace.trust.enabled": not trusted, "security.workspace.trust.startupPrompt": "never"}
+    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
     extensions = tmp_path / "extensions"
     home = tmp_path / "home"
     home.mkdir()
     config = tmp_path / "code-server.yaml"
     config.write_text("{}\n")
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+    if artifacts.exists():
+        shutil.rmtree(artifacts)
+    artifacts.mkdir(parents=True)
 
     env = {
         **os.environ,
@@ -111,20 +115,12 @@ def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
 
     port = free_port()
     log = tmp_path / "code-server.log"
+    flags = ["--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-getting-started-override"]
+    if trusted:
+        flags.append("--disable-workspace-trust")
     with log.open("w") as log_file:
         server = subprocess.Popen(
-            [
-                *common,
-                "--bind-addr",
-                f"127.0.0.1:{port}",
-                "--auth",
-                "none",
-                "--disable-telemetry",
-                "--disable-update-check",
-                "--disable-workspace-trust",
-                "--disable-getting-started-override",
-                str(workspace),
-            ],
+            [*common, "--bind-addr", f"127.0.0.1:{port}", *flags, str(workspace)],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -140,7 +136,8 @@ def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
             env={
                 **env,
                 "E2E_URL": f"http://127.0.0.1:{port}/?folder={workspace}",
-                "E2E_ARTIFACTS": str(ARTIFACTS),
+                "E2E_SCENARIO": scenario,
+                "E2E_ARTIFACTS": str(artifacts),
                 "E2E_RESULT": str(result_file),
                 "E2E_TIMEOUT": str(2 * TIMEOUT),
             },
@@ -157,19 +154,27 @@ def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
                 os.killpg(server.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        shutil.copy(log, ARTIFACTS / "code-server.log")
+        shutil.copy(log, artifacts / "code-server.log")
         logs = user_data / "logs"
         if logs.is_dir():
-            shutil.copytree(logs, ARTIFACTS / "vscode-logs", dirs_exist_ok=True)
+            shutil.copytree(logs, artifacts / "vscode-logs", dirs_exist_ok=True)
 
     output = f"exit {driver.returncode}\nstdout:\n{driver.stdout}\nstderr:\n{driver.stderr}"
     print(output)
     assert result_file.is_file(), f"the driver wrote no result\n{output}"
+    shutil.copy(result_file, artifacts / "result.json")
     result = json.loads(result_file.read_text())
-    shutil.copy(result_file, ARTIFACTS / "result.json")
-    steps = result["steps"]
     assert result["ok"], f"{result.get('error')}\n{output}"
+    assert driver.returncode == 0, output
+    return result, output
+
+
+@pytest.mark.timeout(20 * TIMEOUT)
+def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
+    result, _ = run_scenario(tmp_path, "trusted")
+    steps = result["steps"]
     assert any("missing-answer" in line for line in steps["problems_before"]), steps
+    assert any(row.startswith("environment") and "Which environment" in row for row in steps["missing_list"]), steps
     assert "Record answer for `environment`" in steps["quick_fixes"], steps
     assert not any("missing-answer" in line for line in steps["problems_after"]), steps
     assert any(line.startswith("→ compile") for line in steps["output_done"]), steps
@@ -177,5 +182,17 @@ def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
     assert any(line.startswith("✓ test") for line in steps["output_done"]), steps
     assert steps["output_has_logs"], steps
     assert any("last build ✓ succeeded" in lens for lens in steps["case_lens_done"]), steps
-    assert len(result["screenshots"]) >= 5, result["screenshots"]
-    assert driver.returncode == 0, output
+    assert len(result["screenshots"]) >= 7, result["screenshots"]
+
+
+@pytest.mark.timeout(20 * TIMEOUT)
+def test_vscode_untrusted_workspace_checks_but_does_not_run(tmp_path):
+    result, _ = run_scenario(tmp_path, "untrusted")
+    steps = result["steps"]
+    assert steps["restricted_mode"] is True, steps
+    assert any("missing-answer" in line for line in steps["untrusted_problems"]), steps
+    assert steps["untrusted_lenses"] and not any("Run" in lens for lens in steps["untrusted_lenses"]), steps
+    assert "Playbook: Run Build" not in steps["untrusted_palette"], steps
+    assert "Playbook: Show Missing Answers" in steps["untrusted_palette"], steps
+    assert any("▶ Run build" in lens for lens in steps["trusted_lenses"]), steps
+    assert "Playbook: Run Build" in steps["trusted_palette"], steps
