@@ -76,7 +76,13 @@ local function main()
 
   -- The plugin, as a user's init.lua would load it.
   vim.opt.runtimepath:prepend(repo .. '/editors/neovim')
-  require('playbook').setup({ cmd = { bin, 'lsp' }, trusted = true, log = { open = 'split' } })
+  -- trusted = 'ask': the first build asks (answered yes here), then tells the running server.
+  local asked = 0
+  vim.fn.confirm = function()
+    asked = asked + 1
+    return 1
+  end
+  require('playbook').setup({ cmd = { bin, 'lsp' }, trusted = 'ask', log = { open = 'split' } })
 
   vim.cmd.edit(vim.fn.fnameescape(case_path))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -228,7 +234,17 @@ local function main()
   step('build_case_codes_after_fix', codes(case_buf))
   assert(#missing_for(case_buf, 'environment') == 0, 'missing-answer for `environment` still reported')
 
-  -- 7. :PlaybookBuild — the log buffer fills in order and the build succeeds.
+  -- 7. :PlaybookBuild — the log buffer fills in order and the build succeeds. Two events are
+  -- dropped on the way in, as if missed: the plugin must fetch them (playbook/buildEvents).
+  local forward = client.handlers['playbook/buildEvent']
+  local dropped = {}
+  client.handlers['playbook/buildEvent'] = function(err, params, ctx)
+    if params.id == 3 or params.id == 4 then
+      table.insert(dropped, params.id)
+      return
+    end
+    return forward(err, params, ctx)
+  end
   vim.cmd('PlaybookBuild')
   local log = require('playbook.log')
   local function log_lines()
@@ -247,6 +263,8 @@ local function main()
   end, 20)
   local lines = log_lines()
   step('log_lines', lines)
+  step('dropped_events', dropped)
+  step('trust_asked', asked)
   assert(done, 'the build log never showed a summary: ' .. vim.inspect(lines))
   step('log_buffer_name', vim.api.nvim_buf_get_name(log.bufnr))
   local shown = false

@@ -110,6 +110,10 @@ def test_neovim_plugin_diagnostics_quick_fix_build_and_log(tmp_path):
         *[line for line in log if line.startswith("✓ test")],
     ], log
     assert "  · compiling core for staging" in log, log
+    # Events 3 and 4 were dropped before the plugin saw them: it fetched them from the server.
+    assert as_list(steps.get("dropped_events")) == [3, 4], steps
+    assert log[2:4] == ["  · Hello from the editor", "  · compiling core for staging"], log
+    assert steps.get("trust_asked") == 1, steps
     assert log[-1].startswith("▸ succeeded"), log
     assert steps.get("log_buffer_name") == "playbook://build-log", steps
     assert steps.get("log_window") is True, steps

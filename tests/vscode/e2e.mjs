@@ -111,11 +111,25 @@ async function waitLens(pattern, what) {
   return lensTexts();
 }
 
+/** Opens the command palette (F1), pressing again if a busy workbench swallowed the key. */
+async function openPalette(key = 'F1') {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press(key);
+    try {
+      await input.waitFor({ state: 'visible', timeout: attempt < 5 ? 3000 : TIMEOUT });
+      return input;
+    } catch (e) {
+      if (attempt >= 5) {
+        throw e;
+      }
+    }
+  }
+}
+
 /** Runs a command from the command palette by its title. */
 async function palette(title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
+  const input = await openPalette();
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible' });
@@ -124,9 +138,7 @@ async function palette(title) {
 }
 
 async function openFile(name) {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
+  const input = await openPalette('Control+P');
   await input.fill(name);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible' });
   await page.keyboard.press('Enter');
@@ -138,9 +150,7 @@ const PROBLEMS = '.markers-panel-container';
 
 /** The titles the command palette lists for `query`. */
 async function paletteTitles(query) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
+  const input = await openPalette();
   await input.fill(`>${query}`);
   await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible' });
   const titles = await page.evaluate(() =>
@@ -172,6 +182,20 @@ async function untrusted() {
   await trust.waitFor({ state: 'visible' });
   await trust.click();
   await page.locator('.statusbar', { hasText: 'Restricted Mode' }).waitFor({ state: 'hidden' });
+  // Close the Workspace Trust editor (a modal over the workbench in recent VS Code).
+  const trustPage = page.getByText('You trust this folder').first();
+  await trustPage.waitFor({ state: 'visible' });
+  for (let attempt = 1; await trustPage.isVisible(); attempt++) {
+    if (attempt > 5) {
+      throw new Error('the Workspace Trust editor does not close');
+    }
+    if (attempt % 2 === 1) {
+      await page.keyboard.press('Escape');
+    } else {
+      await page.locator('.action-label.codicon-close:visible, .codicon-close:visible').first().click();
+    }
+    await trustPage.waitFor({ state: 'hidden', timeout: 2000 }).catch(() => {});
+  }
   await openFile('working_case.yaml');
   const after = await waitLens(/Run build/, 'case lens after granting trust');
   step('trusted_lenses', after);
