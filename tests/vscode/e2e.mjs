@@ -256,6 +256,9 @@ async function main() {
 
   // 3. Run the build from the code lens; the Playbook Build output fills as it streams.
   await page.locator('.editor-group-container.active .codelens-decoration a', { hasText: 'Run build' }).first().click();
+  // Native progress from the server's $/progress, in the status bar.
+  await waitText('[id="status.progress"]', /Playbook build/, 'native $/progress in the status bar');
+  step('native_progress', await text('[id="status.progress"]'));
   await waitText(OUTPUT, /→ compile/, 'build output (first step)');
   step('output_streaming', (await text(OUTPUT)).split('\n').filter((l) => l.trim()));
   await screenshot('build-streaming');

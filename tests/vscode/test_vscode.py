@@ -181,6 +181,7 @@ def test_vscode_problems_quick_fix_build_from_lens_and_output(tmp_path):
     assert any(line.startswith("✓ compile") for line in steps["output_done"]), steps
     assert any(line.startswith("✓ test") for line in steps["output_done"]), steps
     assert steps["output_has_logs"], steps
+    assert "Playbook build" in steps["native_progress"], steps
     assert any("last build ✓ succeeded" in lens for lens in steps["case_lens_done"]), steps
     assert len(result["screenshots"]) >= 7, result["screenshots"]
 
