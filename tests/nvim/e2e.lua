@@ -305,6 +305,28 @@ local function main()
   end, 10), ':PlaybookStatus said nothing')
   step('status_message', notes[#notes].msg)
 
+  -- 9. :PlaybookRun! one Activity (forced, so it runs although unchanged): a second job in the log.
+  client.handlers['playbook/buildEvent'] = forward
+  local jobs_before = 0
+  for _, line in ipairs(log_lines()) do
+    if line:match('^▸ succeeded') then
+      jobs_before = jobs_before + 1
+    end
+  end
+  vim.cmd('PlaybookRun! test')
+  local ran = vim.wait(6 * TIMEOUT, function()
+    local n = 0
+    for _, line in ipairs(log_lines()) do
+      if line:match('^▸ succeeded') then
+        n = n + 1
+      end
+    end
+    return n > jobs_before
+  end, 20)
+  local all = log_lines()
+  step('run_activity_log', vim.list_slice(all, #lines + 1))
+  assert(ran, ':PlaybookRun! test did not finish: ' .. vim.inspect(all))
+
   client:stop()
   vim.wait(TIMEOUT, function()
     return client:is_stopped()

@@ -103,7 +103,7 @@ def test_neovim_plugin_diagnostics_quick_fix_build_and_log(tmp_path):
     assert as_list(steps.get("build_case_codes_after_fix")) == [], steps
     log = as_list(steps.get("log_lines"))
     assert log[0].startswith("▸ Phase 1: Build"), log
-    assert [line for line in log if line[:1] in "→✓✗○"] == [
+    assert [line for line in log if line and line[0] in "→✓✗○"] == [
         "→ compile",
         *[line for line in log if line.startswith("✓ compile")],
         "→ test",
@@ -123,4 +123,6 @@ def test_neovim_plugin_diagnostics_quick_fix_build_and_log(tmp_path):
     assert any(n.startswith("Playbook build: succeeded") for n in notes), notes
     assert any("last build ✓ succeeded" in t for t in as_list(steps.get("case_lenses")) if isinstance(t, str)), steps
     assert "answered 2/2" in steps.get("status_message", ""), steps
+    run = as_list(steps.get("run_activity_log"))
+    assert [line for line in run if line and line[0] in "→✓✗○"] == ["→ test", next(l for l in run if l.startswith("✓ test"))], run
     assert proc.returncode == 0, output

@@ -268,14 +268,19 @@ function M.record_missing()
   M.execute(client, RECORD_ALL_MISSING, { uri = vim.uri_from_bufnr(bufnr) }, bufnr)
 end
 
---- Activity names offered by the current buffer's "▶ Run" lenses (for completion).
-local function activity_names()
-  local names = {}
-  local bufnr = vim.api.nvim_get_current_buf()
-  for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
-    local c = lens.command
-    if c and c.command == RUN_ACTIVITY and c.arguments and c.arguments[1] then
-      table.insert(names, c.arguments[1].activity)
+--- Activity names offered by the "▶ Run" lenses of the loaded playbooks (for completion).
+local function activity_names(arg_lead)
+  local names, seen = {}, {}
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].filetype == 'markdown.playbook' then
+      for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
+        local c = lens.command
+        local name = c and c.command == RUN_ACTIVITY and c.arguments and c.arguments[1] and c.arguments[1].activity
+        if name and not seen[name] and vim.startswith(name, arg_lead or '') then
+          seen[name] = true
+          table.insert(names, name)
+        end
+      end
     end
   end
   return names
