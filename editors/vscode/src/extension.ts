@@ -161,7 +161,12 @@ class PlaybookExtension implements vscode.Disposable {
     const configured = vscode.workspace.getConfiguration('playbook').get<string>('server.path', '').trim();
     if (configured) {
       const home = process.env.HOME ?? process.env.USERPROFILE ?? '';
-      const expanded = configured.startsWith('~') ? path.join(home, configured.slice(1)) : configured;
+      let expanded = configured.startsWith('~') ? path.join(home, configured.slice(1)) : configured;
+      // A relative path with a folder in it (`target/release/playbook`) is relative to the workspace.
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      if (!path.isAbsolute(expanded) && /[\\/]/.test(expanded) && folder) {
+        expanded = path.join(folder, expanded);
+      }
       return { command: expanded, source: 'the playbook.server.path setting' };
     }
     const bundled = this.context.asAbsolutePath(path.join('bin', process.platform === 'win32' ? 'playbook.exe' : 'playbook'));
