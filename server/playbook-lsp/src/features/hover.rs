@@ -41,7 +41,7 @@ pub fn hover(world: &World, params: &HoverParams, phases: &HashMap<PathBuf, Phas
         Target::Activity { span, .. } => activity_markdown(&pb, pb.activities.iter().find(|a| a.name.span == *span)?),
         Target::Phase { index, .. } => {
             let phase = pb.phases.get(*index)?;
-            let mut out = phase_markdown(&pb, phase);
+            let mut out = phase_markdown(&pb, phase).trim_end().to_string();
             let mut cases: Vec<(&PathBuf, &PhaseStatus)> = phases.iter().collect();
             cases.sort_by(|a, b| a.0.cmp(b.0));
             let named = cases.len() > 1;
