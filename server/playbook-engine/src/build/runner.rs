@@ -127,7 +127,11 @@ pub fn run_build(
     let env = answers_env(&plan.case);
     let workspace = job.workspace();
 
-    let start_message = format!("Phase {}: {} — {} Activities", phase.number, phase.name.text, order.len());
+    let start_message = match &options.activity {
+        Some(only) => format!("Phase {}: {} — Activity `{only}` only", phase.number, phase.name.text),
+        None if options.local_only => format!("Phase {}: {} — {} Activities, local ones only", phase.number, phase.name.text, order.len()),
+        None => format!("Phase {}: {} — {} Activities", phase.number, phase.name.text, order.len()),
+    };
     events.emit(EventKind::JobStart, Draft { message: Some(start_message), status: Some("running".into()), ..Draft::default() });
     for w in &warnings {
         events.emit(EventKind::Log, Draft { message: Some(w.clone()), ..Draft::default() });
