@@ -65,14 +65,7 @@ async fn wait_summary(client: &Client, job: &str, secs: u64) -> Vec<Value> {
 async fn lens_titles(client: &Client, playbook: &Path, needle: &str) -> Vec<String> {
     let text = std::fs::read_to_string(playbook).unwrap();
     let line = text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} not in the playbook")) as u64;
-    let lenses = client.call("textDocument/codeLens", json!({ "textDocument": { "uri": uri(playbook) } })).await;
-    lenses
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["range"]["start"]["line"] == line)
-        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
-        .collect()
+    common::lens_titles_at(client, &uri(playbook), line).await
 }
 
 /// Poll the lenses until one on `needle`'s line starts with `prefix` (lenses follow job.json).

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Client, capabilities, copy_tree, uri};
+use common::{Client, capabilities, copy_tree, lens_titles_at as lens_titles, uri};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -17,17 +17,6 @@ fn phases_workspace(name: &str) -> PathBuf {
 
 async fn command(client: &Client, command: &str, args: Value) -> Value {
     client.request("workspace/executeCommand", json!({ "command": command, "arguments": [args] })).await
-}
-
-async fn lens_titles(client: &Client, uri: &str, line: u64) -> Vec<String> {
-    let lenses = client.call("textDocument/codeLens", json!({ "textDocument": { "uri": uri } })).await;
-    lenses
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["range"]["start"]["line"] == line)
-        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
-        .collect()
 }
 
 async fn hover_on(client: &Client, uri: &str, text: &str, needle: &str) -> String {

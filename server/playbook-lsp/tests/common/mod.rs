@@ -278,6 +278,18 @@ impl Client {
     }
 }
 
+/// Titles of the code lenses of `uri` on a 0-based line.
+pub async fn lens_titles_at(client: &Client, uri: &str, line: u64) -> Vec<String> {
+    let lenses = client.call("textDocument/codeLens", json!({ "textDocument": { "uri": uri } })).await;
+    lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["range"]["start"]["line"] == line)
+        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn uri(path: &Path) -> String {
     tower_lsp_server::ls_types::Uri::from_file_path(path).expect("absolute path").as_str().to_string()
 }
