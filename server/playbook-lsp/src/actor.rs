@@ -412,8 +412,7 @@ impl Actor {
             let status: Status = if busy {
                 Status { busy, generation: self.generation, cases: Vec::new(), removed: Vec::new() }
             } else {
-                let full = status::compute(&self.world, busy, self.generation, &mut self.status_cache);
-                status::changes_since_last(full, &mut self.status_cache)
+                status::notification(&self.world, self.generation, &mut self.status_cache)
             };
             client.send_notification::<status::StatusNotification>(status).await;
         }

@@ -65,80 +65,96 @@ impl Notification for StatusNotification {
 
 /// Each case's last computed status, with what it was computed from, and what the last
 /// notification told the client. A status is sent after every analysis; with a thousand cases
-/// in the workspace, recomputing (or resending) every case's progress each time would cost
-/// more than the keystroke's own analysis.
+/// in the workspace, recomputing, comparing or resending every case's progress each time would
+/// cost more than the keystroke's own analysis, so unchanged cases are recognised by identity.
 #[derive(Default)]
 pub struct StatusCache {
-    computed: HashMap<Uri, (Inputs, CaseStatus)>,
-    sent: HashMap<String, CaseStatus>,
-}
-
-/// The notification for `full`: only the cases that changed since the last notification.
-pub fn changes_since_last(full: Status, cache: &mut StatusCache) -> Status {
-    let mut current: HashMap<String, CaseStatus> = HashMap::with_capacity(full.cases.len());
-    let mut changed = Vec::new();
-    for case in full.cases {
-        if cache.sent.get(&case.uri) != Some(&case) {
-            changed.push(case.clone());
-        }
-        current.insert(case.uri.clone(), case);
-    }
-    let mut removed: Vec<String> = cache.sent.keys().filter(|uri| !current.contains_key(*uri)).cloned().collect();
-    removed.sort();
-    cache.sent = current;
-    Status { busy: full.busy, generation: full.generation, cases: changed, removed }
+    computed: HashMap<Uri, (Inputs, Arc<CaseStatus>)>,
+    sent: HashMap<String, Arc<CaseStatus>>,
 }
 
 /// What a case's status depends on, compared by identity (snapshots replace what changes).
 struct Inputs {
     case: Arc<Document>,
+    /// Where the case's `playbook:` points (a function of the case document alone).
+    playbook_uri: Option<Uri>,
     playbook: Option<Arc<Document>>,
     phase: Option<u32>,
     builds: Option<Arc<BuildHistory>>,
 }
 
-impl Inputs {
-    fn same(&self, other: &Inputs) -> bool {
-        let same_opt = |a: &Option<Arc<Document>>, b: &Option<Arc<Document>>| match (a, b) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        let same_builds = match (&self.builds, &other.builds) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        Arc::ptr_eq(&self.case, &other.case) && same_opt(&self.playbook, &other.playbook) && self.phase == other.phase && same_builds
+fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
     }
 }
 
-pub fn compute(world: &World, busy: bool, generation: u64, cache: &mut StatusCache) -> Status {
+/// Every case's status, sorted by URI; unchanged ones are the cached `Arc`s.
+fn statuses(world: &World, cache: &mut StatusCache) -> Vec<Arc<CaseStatus>> {
     cache.computed.retain(|uri, _| world.docs.get(uri).is_some_and(|d| d.kind == Kind::Case));
-    let mut cases: Vec<CaseStatus> = world
+    let mut cases: Vec<Arc<CaseStatus>> = world
         .docs
         .values()
         .filter(|d| d.kind == Kind::Case)
         .map(|doc| {
-            let view = world.case_view(doc);
-            let inputs = Inputs {
-                case: doc.clone(),
-                playbook: view.playbook_doc.clone(),
-                phase: world.current_phase(doc),
-                builds: world.builds_of(doc).cloned(),
-            };
+            let phase = world.current_phase(doc);
+            let builds = world.builds_of(doc).cloned();
             if let Some((cached, status)) = cache.computed.get(&doc.uri)
-                && cached.same(&inputs)
+                && Arc::ptr_eq(&cached.case, doc)
+                && cached.phase == phase
+                && same(&cached.builds, &builds)
+                && same(&cached.playbook, &cached.playbook_uri.as_ref().and_then(|u| world.docs.get(u).cloned()))
             {
                 return status.clone();
             }
-            let status = case_status(world, doc, view);
+            let view = world.case_view(doc);
+            let inputs = Inputs {
+                case: doc.clone(),
+                playbook_uri: view.playbook_doc.as_ref().map(|d| d.uri.clone()).or_else(|| world.playbook_uri_for(doc, &view.case)),
+                playbook: view.playbook_doc.clone(),
+                phase,
+                builds,
+            };
+            let status = Arc::new(case_status(world, doc, view));
             cache.computed.insert(doc.uri.clone(), (inputs, status.clone()));
             status
         })
         .collect();
     cases.sort_by(|a, b| a.uri.cmp(&b.uri));
+    cases
+}
+
+/// The answer to the request: every case.
+pub fn compute(world: &World, busy: bool, generation: u64, cache: &mut StatusCache) -> Status {
+    let cases = statuses(world, cache).iter().map(|c| CaseStatus::clone(c)).collect();
     Status { busy, generation, cases, removed: Vec::new() }
+}
+
+/// An idle notification: only the cases whose status changed since the last notification,
+/// and the URIs of those that went.
+pub fn notification(world: &World, generation: u64, cache: &mut StatusCache) -> Status {
+    let current = statuses(world, cache);
+    let (cases, removed) = changes(current, &mut cache.sent);
+    Status { busy: false, generation, cases, removed }
+}
+
+/// What changed between the statuses last sent and `current` (which becomes the last sent).
+fn changes(current: Vec<Arc<CaseStatus>>, sent: &mut HashMap<String, Arc<CaseStatus>>) -> (Vec<CaseStatus>, Vec<String>) {
+    let mut changed = Vec::new();
+    let mut now = HashMap::with_capacity(current.len());
+    for case in current {
+        let unchanged = sent.get(&case.uri).is_some_and(|old| Arc::ptr_eq(old, &case) || **old == *case);
+        if !unchanged {
+            changed.push(CaseStatus::clone(&case));
+        }
+        now.insert(case.uri.clone(), case);
+    }
+    let mut removed: Vec<String> = sent.keys().filter(|uri| !now.contains_key(*uri)).cloned().collect();
+    removed.sort();
+    *sent = now;
+    (changed, removed)
 }
 
 fn case_status(world: &World, doc: &Arc<Document>, view: crate::world::CaseView) -> CaseStatus {
@@ -183,22 +199,22 @@ mod tests {
         CaseStatus { uri: uri.into(), phase: Some(1), phase_name: None, answered, required: 3, missing: vec![], last_build: None }
     }
 
-    fn full(cases: Vec<CaseStatus>) -> Status {
-        Status { busy: false, generation: 1, cases, removed: vec![] }
+    fn full(cases: Vec<CaseStatus>) -> Vec<Arc<CaseStatus>> {
+        cases.into_iter().map(Arc::new).collect()
     }
 
     #[test]
     fn notifications_carry_only_what_changed_and_what_went() {
-        let mut cache = StatusCache::default();
-        let first = changes_since_last(full(vec![case("a", 1), case("b", 1)]), &mut cache);
-        assert_eq!(first.cases.len(), 2, "the first notification carries every case");
-        let second = changes_since_last(full(vec![case("a", 2), case("b", 1)]), &mut cache);
-        assert_eq!(second.cases, vec![case("a", 2)]);
-        assert!(second.removed.is_empty());
-        let third = changes_since_last(full(vec![case("a", 2)]), &mut cache);
-        assert!(third.cases.is_empty());
-        assert_eq!(third.removed, vec!["b".to_string()]);
-        let back = changes_since_last(full(vec![case("a", 2), case("b", 1)]), &mut cache);
-        assert_eq!(back.cases, vec![case("b", 1)], "a case that comes back is sent again");
+        let mut sent = HashMap::new();
+        let (first, _) = changes(full(vec![case("a", 1), case("b", 1)]), &mut sent);
+        assert_eq!(first.len(), 2, "the first notification carries every case");
+        let (second, removed) = changes(full(vec![case("a", 2), case("b", 1)]), &mut sent);
+        assert_eq!(second, vec![case("a", 2)], "b is equal though not the same Arc");
+        assert!(removed.is_empty());
+        let (third, removed) = changes(full(vec![case("a", 2)]), &mut sent);
+        assert!(third.is_empty());
+        assert_eq!(removed, vec!["b".to_string()]);
+        let (back, _) = changes(full(vec![case("a", 2), case("b", 1)]), &mut sent);
+        assert_eq!(back, vec![case("b", 1)], "a case that comes back is sent again");
     }
 }
