@@ -105,6 +105,25 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
 }
 
 impl Expr {
+    /// The same expression with every span zeroed: compares shapes across spellings (a
+    /// printed and re-parsed condition, say).
+    pub fn without_spans(&self) -> Expr {
+        let r = |r: &Ref| Ref { span: 0..0, ..r.clone() };
+        let l = |l: &Literal| Literal { span: 0..0, ..l.clone() };
+        match self {
+            Expr::Or(items) => Expr::Or(items.iter().map(Expr::without_spans).collect()),
+            Expr::And(items) => Expr::And(items.iter().map(Expr::without_spans).collect()),
+            Expr::Term(t) => Expr::Term(match t {
+                Term::Eq { item, value } => Term::Eq { item: r(item), value: l(value) },
+                Term::Ne { item, value } => Term::Ne { item: r(item), value: l(value) },
+                Term::In { item, values } => Term::In { item: r(item), values: values.iter().map(l).collect() },
+                Term::NonEmpty(item) => Term::NonEmpty(r(item)),
+                Term::Empty(item) => Term::Empty(r(item)),
+                Term::AnyHas { word, item, value } => Term::AnyHas { word: word.clone(), item: r(item), value: l(value) },
+            }),
+        }
+    }
+
     /// Every item reference, in source order (an id referenced twice is listed twice).
     pub fn refs(&self) -> Vec<&Ref> {
         let mut out = Vec::new();
@@ -875,33 +894,11 @@ mod tests {
         (e.message, &src[e.span])
     }
 
-    /// Spans zeroed, to compare shapes across different spellings.
-    fn shape(e: &Expr) -> Expr {
-        fn r(r: &Ref) -> Ref {
-            Ref { span: 0..0, ..r.clone() }
-        }
-        fn l(l: &Literal) -> Literal {
-            Literal { span: 0..0, ..l.clone() }
-        }
-        match e {
-            Expr::Or(items) => Expr::Or(items.iter().map(shape).collect()),
-            Expr::And(items) => Expr::And(items.iter().map(shape).collect()),
-            Expr::Term(t) => Expr::Term(match t {
-                Term::Eq { item, value } => Term::Eq { item: r(item), value: l(value) },
-                Term::Ne { item, value } => Term::Ne { item: r(item), value: l(value) },
-                Term::In { item, values } => Term::In { item: r(item), values: values.iter().map(l).collect() },
-                Term::NonEmpty(item) => Term::NonEmpty(r(item)),
-                Term::Empty(item) => Term::Empty(r(item)),
-                Term::AnyHas { word, item, value } => Term::AnyHas { word: word.clone(), item: r(item), value: l(value) },
-            }),
-        }
-    }
-
     fn assert_round_trip(src: &str) {
         let expr = parse(src).unwrap();
         let printed = expr.to_string();
         let again = parse(&printed).unwrap_or_else(|e| panic!("{printed:?} (from {src:?}) does not parse: {e:?}"));
-        assert_eq!(shape(&again), shape(&expr), "{src:?} printed as {printed:?}");
+        assert_eq!(again.without_spans(), expr.without_spans(), "{src:?} printed as {printed:?}");
     }
 
     // ---- The real playbook ------------------------------------------------------------------
