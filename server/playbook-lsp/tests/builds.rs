@@ -177,6 +177,28 @@ async fn a_build_streams_every_event_in_order_and_the_lenses_follow() {
     assert_eq!(progress.last().map(String::as_str), Some("end"));
     assert!(progress.iter().filter(|k| *k == "report").count() >= 4, "{progress:?}");
 
+    // Run actions: the build in the case, the Activity under the cursor in the playbook.
+    let in_case = client
+        .call(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": case }, "range": { "start": common::position(0, 0), "end": common::position(0, 0) }, "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let titles: Vec<&str> = in_case.as_array().unwrap().iter().filter_map(|a| a["title"].as_str()).collect();
+    assert!(titles.contains(&"Run the build of Phase 1"), "{titles:?}");
+    client.open("playbook.md").await;
+    let (line, _) = common::find(&std::fs::read_to_string(&playbook).unwrap(), "count_lines");
+    let on_activity = client
+        .call(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri(&playbook) }, "range": { "start": common::position(line, 0), "end": common::position(line, 0) }, "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let run_activity =
+        on_activity.as_array().unwrap().iter().find(|a| a["command"]["command"] == "playbook.runActivity").expect("a run action");
+    assert_eq!(run_activity["title"], "Run Activity `count_lines`");
+    assert_eq!(run_activity["command"]["arguments"][0]["activity"], "count_lines");
+
     // The lenses read the job from disk.
     let after = wait_lens(&client, &playbook, "count_lines", "✓").await;
     assert!(after[0].starts_with("✓ ") && after[0].ends_with(" · just now"), "{after:?}");
@@ -247,6 +269,19 @@ async fn stop_ends_the_running_step_and_lenses_show_failures() {
     let record: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join(".playbook/builds").join(&job).join("job.json")).unwrap()).unwrap();
     assert_eq!(record["status"], "aborted");
+
+    // The cancel button of the build's progress stops it too.
+    let args = json!({ "uri": uri(&playbook), "case": case, "activity": "sleeps" });
+    let run = client.call("workspace/executeCommand", json!({ "command": "playbook.runActivity", "arguments": [args] })).await;
+    let job = run["job"].as_str().unwrap().to_string();
+    client
+        .wait_until(10, "the progress began", |all| {
+            all.iter().any(|n| n["method"] == "$/progress" && n["params"]["token"].as_str().is_some_and(|t| t.contains(job.as_str())))
+        })
+        .await;
+    client.notify("window/workDoneProgress/cancel", json!({ "token": format!("playbook/build/{job}") })).await;
+    let all = wait_summary(&client, &job, 10).await;
+    assert_eq!(all.last().unwrap()["status"], "aborted");
 
     // Bad arguments are refused with a message, not a panic.
     let bad =
