@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod fsutil;
+pub mod handlers;
 pub mod phase;
 pub mod project;
 pub mod report;

@@ -65,7 +65,8 @@ fn write_case(dir: &Path, greeting: &str) -> PathBuf {
 }
 
 fn build(case: &Path, options: &BuildOptions) -> (JobStatus, Vec<Event>) {
-    let outcome = run_build(case, options, &Registry::new(), &CancelToken::new(), None).unwrap();
+    // The built-in handlers, as the CLI and the server build (sh run for the rest).
+    let outcome = run_build(case, options, &playbook_engine::handlers::registry(), &CancelToken::new(), None).unwrap();
     assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
     (outcome.status, read_events(&outcome.job_dir.join("events.jsonl"), 0).unwrap())
 }
@@ -216,4 +217,47 @@ fn a_failure_the_playbook_tolerates_is_logged_and_the_build_goes_on() {
     assert_eq!(kinds_for(&events, EventKind::StepFail), ["report"]);
     assert_eq!(kinds_for(&events, EventKind::StepDone), ["after"], "the build went on after the tolerated failure");
     assert!(logs(&events).iter().any(|l| l.contains("continues on failure")), "{:?}", logs(&events));
+}
+
+/// The registry playbook in Phase 2 with the demo case: `collect_build_inputs` passes, then
+/// fails naming a required answer that was removed, and nothing after it runs.
+#[test]
+fn collect_build_inputs_checks_every_required_answer_of_the_phase() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = TempDir::new("collect");
+    let dir = tmp.0.join("case");
+    std::fs::create_dir_all(dir.join(".playbook")).unwrap();
+    std::fs::copy(repo.join("playbooks/registry.md"), tmp.0.join("registry.md")).unwrap();
+    let demo = std::fs::read_to_string(repo.join("fixtures/demo/working_case.yaml")).unwrap();
+    let demo = demo.lines().map(|l| if l.starts_with("playbook:") { "playbook: ../registry.md" } else { l }).collect::<Vec<_>>().join("\n");
+    for asset in std::fs::read_dir(repo.join("fixtures/demo")).unwrap().flatten() {
+        if asset.path().is_dir() {
+            let to = dir.join(asset.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            for file in std::fs::read_dir(asset.path()).unwrap().flatten() {
+                std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::write(dir.join(".playbook/state.json"), r#"{"current_phase": 2}"#).unwrap();
+    let case = dir.join("working_case.yaml");
+    std::fs::write(&case, format!("{demo}\n")).unwrap();
+    let registry = playbook_engine::handlers::registry();
+    let only = BuildOptions { activity: Some("collect_build_inputs".into()), ..BuildOptions::default() };
+
+    let ok = run_build(&case, &only, &registry, &CancelToken::new(), None).unwrap();
+    assert_eq!(ok.status, JobStatus::Succeeded, "the demo case is complete in Phase 2");
+
+    let key = "registry_mnemonic:";
+    assert!(demo.contains(key), "the demo case answers {key}");
+    let without: String = demo.lines().filter(|l| !l.trim_start().starts_with(key)).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&case, without).unwrap();
+    let all = BuildOptions { force: true, ..BuildOptions::default() };
+    let (status, events) = build(&case, &all);
+    assert_eq!(status, JobStatus::Failed);
+    let failed = events.iter().find(|e| e.kind == EventKind::StepFail).expect("a failed step");
+    assert_eq!(failed.activity.as_deref(), Some("collect_build_inputs"));
+    assert!(failed.message.as_deref().unwrap().contains("registry_mnemonic"), "{failed:?}");
+    assert!(logs(&events).iter().any(|l| l.starts_with("missing-answer:")), "{:?}", logs(&events));
+    assert_eq!(kinds_for(&events, EventKind::StepStart), vec!["collect_build_inputs".to_string()], "nothing after it ran");
 }

@@ -9,7 +9,7 @@
 use crate::actor::{Handle, Msg};
 use crate::world::{Kind, World};
 use playbook_engine::build::job::{builds_dir, find_job};
-use playbook_engine::build::{BuildOptions, BuildOutcome, CancelToken, Event, EventKind, Registry, events, run_build};
+use playbook_engine::build::{BuildOptions, BuildOutcome, CancelToken, Event, EventKind, events, run_build};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -161,7 +161,7 @@ impl Builds {
         let thread_cancel = cancel.clone();
         let thread_case = case_path.clone();
         let spawned = std::thread::Builder::new().name("playbook-build".into()).spawn(move || {
-            let registry = Registry::new();
+            let registry = playbook_engine::handlers::registry();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run_build(&thread_case, &options, &registry, &thread_cancel, Some(observer))
             }))

@@ -4,7 +4,7 @@
 use playbook_engine::build::cancel::cancel_on_interrupt;
 use playbook_engine::build::events::complete_lines;
 use playbook_engine::build::job::{Job, find_job, list_jobs, recover_interrupted};
-use playbook_engine::build::{BuildOptions, CancelToken, Event, EventKind, JobStatus, Observer, Registry, run_build};
+use playbook_engine::build::{BuildOptions, CancelToken, Event, EventKind, JobStatus, Observer, run_build};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,7 +31,7 @@ pub fn build(case: Option<PathBuf>, options: BuildOptions) -> ExitCode {
     let case = case_path(case);
     let cancel = CancelToken::new();
     cancel_on_interrupt(&cancel);
-    let registry = Registry::new();
+    let registry = playbook_engine::handlers::registry();
     let observer = terminal_observer();
     match run_build(&case, &options, &registry, &cancel, Some(observer)) {
         Ok(outcome) => {

@@ -4,7 +4,8 @@
 
 use super::cancel::CancelToken;
 use super::events::{Draft, EventKind, EventSink, Stream};
-use playbook_core::playbook::Activity;
+use playbook_core::case::Case;
+use playbook_core::playbook::{Activity, Playbook};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
@@ -24,6 +25,12 @@ pub struct StepContext<'a> {
     pub env: &'a [(String, String)],
     pub events: &'a EventSink,
     pub cancel: &'a CancelToken,
+    /// The case as saved, its folder, its playbook and the phase being built.
+    pub case: &'a Case,
+    pub case_text: &'a str,
+    pub case_dir: &'a Path,
+    pub playbook: &'a Playbook,
+    pub phase_number: Option<u32>,
 }
 
 impl StepContext<'_> {

@@ -42,6 +42,7 @@ pub struct BuildOutcome {
 /// The case, its playbook and the phase a build runs.
 struct Plan {
     case_dir: PathBuf,
+    case_text: String,
     case: Case,
     playbook_text: String,
     playbook: Playbook,
@@ -59,6 +60,7 @@ fn load(case_path: &Path) -> Result<Plan, String> {
     };
     Ok(Plan {
         case_dir: project.case_dir,
+        case_text: project.case_text,
         case: project.case,
         playbook_text: project.playbook_text,
         playbook: project.playbook,
@@ -172,7 +174,19 @@ pub fn run_build(
         let started = Instant::now();
         let outcome = match registry.handler_for(activity) {
             Ok(handler) => {
-                let ctx = StepContext { activity, index: *index, workspace: &workspace, env: &env, events: &events, cancel };
+                let ctx = StepContext {
+                    activity,
+                    index: *index,
+                    workspace: &workspace,
+                    env: &env,
+                    events: &events,
+                    cancel,
+                    case: &plan.case,
+                    case_text: &plan.case_text,
+                    case_dir: &plan.case_dir,
+                    playbook: &plan.playbook,
+                    phase_number: Some(phase.number),
+                };
                 // A handler that panics fails its step; the job is still recorded.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.run(&ctx)))
                     .unwrap_or_else(|_| StepOutcome::Failed(format!("the handler for `{name}` panicked")))
