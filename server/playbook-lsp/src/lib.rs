@@ -124,7 +124,11 @@ impl Backend {
 
     /// Run a feature on a fresh snapshot; a panic becomes an error response and a message.
     async fn run<T>(&self, feature: &'static str, f: impl FnOnce(&world::World) -> T) -> Result<T> {
-        let world = self.actor.snapshot().await;
+        self.run_on(self.actor.snapshot().await, feature, f).await
+    }
+
+    /// [`Backend::run`] on a snapshot the caller already holds.
+    async fn run_on<T>(&self, world: std::sync::Arc<world::World>, feature: &'static str, f: impl FnOnce(&world::World) -> T) -> Result<T> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&world))) {
             Ok(value) => Ok(value),
             Err(panic) => {
@@ -338,15 +342,15 @@ impl LanguageServer for Backend {
     }
 
     async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        let cases = code_lens::cases_of(&*self.actor.snapshot().await, &p.text_document.uri);
-        let phases = phase_statuses(cases).await;
-        self.run("codeLens", |w| code_lens::code_lenses(w, &p, &phases)).await
+        let world = self.actor.snapshot().await;
+        let phases = phase_statuses(code_lens::cases_of(&world, &p.text_document.uri)).await;
+        self.run_on(world, "codeLens", |w| code_lens::code_lenses(w, &p, &phases)).await
     }
 
     async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
-        let cases = hover::phase_cases(&*self.actor.snapshot().await, &p);
-        let phases = phase_statuses(cases).await;
-        self.run("hover", |w| hover::hover(w, &p, &phases)).await
+        let world = self.actor.snapshot().await;
+        let phases = phase_statuses(hover::phase_cases(&world, &p)).await;
+        self.run_on(world, "hover", |w| hover::hover(w, &p, &phases)).await
     }
 
     async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {

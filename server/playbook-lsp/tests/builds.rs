@@ -336,3 +336,25 @@ async fn a_job_left_running_by_a_dead_server_shows_interrupted_and_is_recorded_w
     assert_eq!(kinds, ["job_start", "summary"], "the torn line is cut, a summary closes the log");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn a_playbook_used_by_many_cases_gets_one_note_instead_of_lenses_per_case() {
+    let root = build_workspace("many", &[("quick", "echo quick")]);
+    for i in 1..=5 {
+        let dir = root.join(format!("case-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("working_case.yaml"), "playbook: ../playbook.md\nanswers:\n  greeting: hi\n").unwrap();
+    }
+    let client = trusted(&root).await;
+    let playbook = root.join("playbook.md");
+    client.open("playbook.md").await;
+    client.wait_idle().await;
+    let lenses = client.call("textDocument/codeLens", json!({ "textDocument": { "uri": uri(&playbook) } })).await;
+    let titles: Vec<&str> = lenses.as_array().unwrap().iter().map(|l| l["command"]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["used by 6 working cases: open one to see its phase and build status"]);
+    // In a case, its own lenses as usual.
+    let case = client.open("case-1/working_case.yaml").await;
+    client.wait_idle().await;
+    assert!(common::lens_titles_at(&client, &case, 0).await[0].starts_with("Phase 1 (current)"));
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -27,14 +27,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tower_lsp_server::ls_types::{CodeLens, CodeLensParams, Command, Range, Uri};
 
+/// A playbook used by more working cases than this gets no per-case lenses (a lens set per
+/// case would bury the text, and each needs its status read from disk): one lens says so.
+pub const MAX_CASES_PER_PLAYBOOK: usize = 5;
+
 /// The documents whose lenses need the engine's phase status: the case, or every case using
-/// the playbook (the shell reads those statuses from disk before calling [`code_lenses`]).
+/// the playbook, up to [`MAX_CASES_PER_PLAYBOOK`] (the shell reads those statuses from disk
+/// before calling [`code_lenses`]).
 pub fn cases_of(world: &World, uri: &Uri) -> Vec<PathBuf> {
     let Some(doc) = world.get(uri) else { return Vec::new() };
     let cases = match doc.kind {
         Kind::Case => vec![doc.clone()],
         Kind::Playbook => world.cases_using(&doc.uri),
     };
+    if cases.len() > MAX_CASES_PER_PLAYBOOK {
+        return Vec::new();
+    }
     cases.iter().filter_map(|c| c.path.clone()).collect()
 }
 
@@ -47,6 +55,10 @@ pub fn code_lenses(world: &World, params: &CodeLensParams, phases: &HashMap<Path
         Kind::Case => case_lenses(world, doc, phases, now),
         Kind::Playbook => {
             let cases = world.cases_using(&doc.uri);
+            if cases.len() > MAX_CASES_PER_PLAYBOOK {
+                let note = format!("used by {} working cases: open one to see its phase and build status", cases.len());
+                return Some(vec![info(Range::default(), note)]);
+            }
             let named = cases.len() > 1;
             cases.iter().flat_map(|case| playbook_lenses(world, doc, case, named, phases, now)).collect()
         }

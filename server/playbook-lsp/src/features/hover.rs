@@ -24,7 +24,14 @@ pub fn phase_cases(world: &World, params: &HoverParams) -> Vec<PathBuf> {
     let Some(doc) = world.get(&position.text_document.uri).filter(|d| d.kind == Kind::Playbook) else { return Vec::new() };
     let offset = world.offset(doc, position.position);
     match target_at(doc, offset) {
-        Some(Target::Phase { .. }) => world.cases_using(&doc.uri).iter().filter_map(|c| c.path.clone()).collect(),
+        Some(Target::Phase { .. }) => {
+            let cases = world.cases_using(&doc.uri);
+            // Past a few cases, each case's gate is read in that case, not on the playbook.
+            if cases.len() > super::code_lens::MAX_CASES_PER_PLAYBOOK {
+                return Vec::new();
+            }
+            cases.iter().filter_map(|c| c.path.clone()).collect()
+        }
         _ => Vec::new(),
     }
 }
