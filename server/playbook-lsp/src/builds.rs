@@ -23,6 +23,9 @@ pub const RUN_BUILD: &str = "playbook.runBuild";
 pub const RUN_ACTIVITY: &str = "playbook.runActivity";
 pub const STOP_BUILD: &str = "playbook.stopBuild";
 
+/// How long the build's events may wait for the client to accept a progress token.
+const PROGRESS_CREATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the server answers when asked to run something in a workspace not trusted.
 pub const UNTRUSTED: &str = "This workspace is not trusted, so the playbook server runs nothing in it. \
      Trust the workspace in your editor (the client then sends `trustedWorkspace: true`) to run builds.";
@@ -296,9 +299,12 @@ impl Forwarder {
     async fn begin_progress(&mut self, job_start: &Event) {
         if self.progress.is_none() && self.builds.progress.load(std::sync::atomic::Ordering::Relaxed) {
             let token = NumberOrString::String(format!("playbook/build/{}", job_start.job));
-            match self.builds.client.create_work_done_progress(token.clone()).await {
-                Ok(()) => self.progress = Some(token),
-                Err(e) => tracing::debug!("client refused a progress token: {e}"),
+            // Events wait behind this answer: a client that never answers costs progress, not events.
+            let created = tokio::time::timeout(PROGRESS_CREATE_TIMEOUT, self.builds.client.create_work_done_progress(token.clone())).await;
+            match created {
+                Ok(Ok(())) => self.progress = Some(token),
+                Ok(Err(e)) => tracing::debug!("client refused a progress token: {e}"),
+                Err(_) => tracing::warn!("client did not answer window/workDoneProgress/create; the build runs without progress"),
             }
         }
         let Some(token) = self.progress.clone() else { return };

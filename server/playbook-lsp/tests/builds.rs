@@ -358,3 +358,17 @@ async fn a_playbook_used_by_many_cases_gets_one_note_instead_of_lenses_per_case(
     assert!(common::lens_titles_at(&client, &case, 0).await[0].starts_with("Phase 1 (current)"));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn a_client_that_never_accepts_the_progress_token_still_gets_every_event() {
+    let root = build_workspace("hung-progress", &[("quick", "echo quick")]);
+    let client = trusted(&root).await;
+    client.unanswered.lock().unwrap().push("window/workDoneProgress/create".into());
+    let case = client.open("working_case.yaml").await;
+    client.wait_idle().await;
+    let run = client.call("workspace/executeCommand", json!({ "command": "playbook.runBuild", "arguments": [{ "uri": case }] })).await;
+    let all = wait_summary(&client, run["job"].as_str().unwrap(), 15).await;
+    assert_eq!(all.last().unwrap()["status"], "succeeded");
+    assert!(!client.notifications.lock().unwrap().iter().any(|n| n["method"] == "$/progress"), "no progress without a token");
+    let _ = std::fs::remove_dir_all(&root);
+}
