@@ -11,12 +11,11 @@
 //! Where new answers go in the YAML is decided by [`insertion`], a pure function of the text and
 //! its parsed [`Case`].
 
-use super::code_lens::runnable;
 use crate::builds::{RUN_ACTIVITY, RUN_BUILD};
 use crate::diagnostics::{FindingData, to_diagnostic};
 use crate::world::{Document, Kind, World};
-use playbook_core::analysis::record_answer;
 use playbook_core::analysis::required::{current_phase_index, progress};
+use playbook_core::analysis::{BUILTIN_HANDLERS, record_answer, runnable};
 use playbook_core::case::{AnswerEntry, Case};
 use playbook_core::finding::{DocRef, Finding, Fix, Rule};
 use playbook_core::playbook::{Item, Playbook};
@@ -139,7 +138,8 @@ fn run_actions(world: &World, doc: &Arc<Document>, start: usize, end: usize) -> 
         let Some(playbook) = view.playbook_doc.map(|d| d.playbook()) else { continue };
         let current = current_phase_index(&playbook, world.current_phase(&case));
         let Some(phase) = playbook.phases.get(current) else { continue };
-        let activities: Vec<_> = phase.activities.iter().map(|&a| &playbook.activities[a]).filter(|a| runnable(a)).collect();
+        let activities: Vec<_> =
+            phase.activities.iter().map(|&a| &playbook.activities[a]).filter(|a| runnable(a, &BUILTIN_HANDLERS)).collect();
         let suffix = if named { format!(" for {}", case.uri.as_str()) } else { String::new() };
         match doc.kind {
             Kind::Case if !activities.is_empty() => {

@@ -16,9 +16,9 @@
 use crate::builds::{RUN_ACTIVITY, RUN_BUILD};
 use crate::phases::{APPROVE_REPORT, COMPLETE_PHASE, GENERATE_REPORT, REOPEN_PHASE};
 use crate::world::{Document, Kind, World};
-use playbook_core::analysis::BUILTIN_HANDLERS;
 use playbook_core::analysis::required::{current_phase_index, progress};
-use playbook_core::playbook::{Activity, Playbook};
+use playbook_core::analysis::{BUILTIN_HANDLERS, runnable};
+use playbook_core::playbook::Playbook;
 use playbook_engine::build::{BuildHistory, JobStatus, LastStep, StepStatus};
 use playbook_engine::phase::{PhaseStatus, ReportSummary};
 use playbook_engine::time::{now_ms, parse_rfc3339};
@@ -172,7 +172,7 @@ fn playbook_lenses(
             let range = world.range(playbook_doc, &activity.heading);
             let last = builds.history.steps.get(&activity.name.text);
             lenses.push(info(range, format!("{prefix}{}", step_status(last, now))));
-            if world.trusted && index == builds.current && runnable(activity) {
+            if world.trusted && index == builds.current && runnable(activity, &BUILTIN_HANDLERS) {
                 lenses.push(run(range, "▶ Run", RUN_ACTIVITY, case_arg(serde_json::json!({ "activity": activity.name.text }))));
             }
         }
@@ -275,12 +275,11 @@ fn ago(rfc3339: &str, now: u128) -> String {
 }
 
 fn has_activities(builds: &CaseBuilds, phase: usize) -> bool {
-    builds.playbook.phases.get(phase).is_some_and(|p| p.activities.iter().any(|&a| runnable(&builds.playbook.activities[a])))
-}
-
-/// An Activity the engine can run: a `sh run` block or a built-in handler.
-pub fn runnable(activity: &Activity) -> bool {
-    activity.run.is_some() || BUILTIN_HANDLERS.contains(&activity.name.text.as_str())
+    builds
+        .playbook
+        .phases
+        .get(phase)
+        .is_some_and(|p| p.activities.iter().any(|&a| runnable(&builds.playbook.activities[a], &BUILTIN_HANDLERS)))
 }
 
 fn case_label(case_doc: &Document) -> String {
