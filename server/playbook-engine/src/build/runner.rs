@@ -88,9 +88,7 @@ pub fn run_build(
     {
         return Err(format!("no Activity `{name}` in Phase {}: {}", phase.number, phase.name.text));
     }
-    // Local Activities first, remote ones after (each group in playbook order).
-    let mut order: Vec<(u32, &Activity)> = activities.iter().filter(|(_, a)| !a.remote).copied().collect();
-    order.extend(activities.iter().filter(|(_, a)| a.remote).copied());
+    let order = build_order(&activities);
 
     let mut previous = String::new();
     let steps: Vec<StepRecord> = order
@@ -237,6 +235,27 @@ pub fn run_build(
     }
     job.finish(status)?;
     Ok(BuildOutcome { job_id: job.record.id.clone(), job_dir: job.dir.clone(), status, warnings })
+}
+
+/// Playbook order, except that a remote Activity placed before a local one that aborts the
+/// build on failure waits until after the last such local one (build-locally-first). A local
+/// Activity that only continues on failure — the Build Report, say — keeps its place, so it can
+/// come after the publishing steps it reports on.
+fn build_order<'a>(activities: &[(u32, &'a Activity)]) -> Vec<(u32, &'a Activity)> {
+    let last_local_abort = activities.iter().rposition(|(_, a)| !a.remote && a.aborts_on_failure);
+    let mut order = Vec::with_capacity(activities.len());
+    let mut deferred = Vec::new();
+    for (pos, &item) in activities.iter().enumerate() {
+        if item.1.remote && last_local_abort.is_some_and(|last| pos < last) {
+            deferred.push(item);
+        } else {
+            order.push(item);
+        }
+        if Some(pos) == last_local_abort {
+            order.append(&mut deferred);
+        }
+    }
+    order
 }
 
 fn save(job: &Job, warnings: &mut Vec<String>) {

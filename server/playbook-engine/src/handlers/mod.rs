@@ -1,8 +1,15 @@
 //! The built-in handlers of the registry playbook's Activities, by Activity name. The CLI and
 //! the language server both build with [`registry`], so a build runs the same way from either.
 //! Activities without a built-in handler run their `sh run` block, or fail with `no-handler`.
+//!
+//! - [`inputs`] — the answers as typed values and every name derived from them.
+//! - [`outputs`] — what a step hands to later ones, in the job workspace.
+//! - [`codegen`] — the code-generation provider interface and its providers.
 
+pub mod codegen;
 mod collect_build_inputs;
+pub mod inputs;
+pub mod outputs;
 
 use crate::build::Registry;
 
