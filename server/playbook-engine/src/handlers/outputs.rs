@@ -46,3 +46,34 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// The outputs of `prepare_gitlab_workspace`, read by the push Activities and the Build Report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct GitlabWorkspace {
+    /// The subgroup named after `gitlab_user_handle` (`openg2p/aurelia-dev`).
+    pub group_path: String,
+    pub group_id: u64,
+    pub extension: GitlabProject,
+    pub deployment: GitlabProject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct GitlabProject {
+    pub id: u64,
+    pub path_with_namespace: String,
+    /// Where the push Activities push (`http(s)://…/<group>/<project>.git`).
+    pub http_url_to_repo: String,
+    pub web_url: String,
+    /// GitLab's `container_registry_image_prefix`, when the instance has a registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_registry_image_prefix: Option<String>,
+}
+
+/// The outputs of `push_extension_repo` / `push_deployment_repo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PushedRepo {
+    /// The remote, without credentials.
+    pub remote: String,
+    pub branch: String,
+    pub commit: String,
+}
