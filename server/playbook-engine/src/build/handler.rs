@@ -25,8 +25,9 @@ pub struct StepContext<'a> {
     pub env: &'a [(String, String)],
     pub events: &'a EventSink,
     pub cancel: &'a CancelToken,
-    /// The case as saved, its folder, its playbook and the phase being built.
+    /// The case as saved, its file, its folder, its playbook and the phase being built.
     pub case: &'a Case,
+    pub case_path: &'a Path,
     pub case_text: &'a str,
     pub case_dir: &'a Path,
     pub playbook: &'a Playbook,

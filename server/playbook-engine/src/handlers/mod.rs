@@ -10,14 +10,17 @@ pub mod codegen;
 mod collect_build_inputs;
 pub mod inputs;
 pub mod outputs;
+mod produce_build_report;
 
 use crate::build::Registry;
 
 pub use collect_build_inputs::CollectBuildInputs;
+pub use produce_build_report::ProduceBuildReport;
 
 /// Every built-in handler, registered under its Activity name.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register("produce_build_report", Box::new(ProduceBuildReport));
     registry
 }
