@@ -8,6 +8,7 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+mod extension;
 pub mod inputs;
 pub mod outputs;
 
@@ -19,5 +20,8 @@ pub use collect_build_inputs::CollectBuildInputs;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register("generate_extension_files", Box::new(extension::GenerateExtensionFiles));
+    registry.register("review_extension_code", Box::new(extension::ReviewExtensionCode));
+    registry.register("compile_extension", Box::new(extension::CompileExtension));
     registry
 }
