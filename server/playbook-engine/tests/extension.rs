@@ -40,7 +40,10 @@ fn tools_present() -> bool {
     for tool in ["python3", "git"] {
         let found = Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
         if !found {
-            assert!(std::env::var_os("CI").is_none(), "{tool} is missing: install it (apt-get install -y --no-install-recommends python3 git)");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{tool} is missing: install it (apt-get install -y --no-install-recommends python3 git)"
+            );
             eprintln!("SKIP: {tool} is not installed");
             return false;
         }
@@ -74,7 +77,15 @@ impl Project {
         let source = dir.0.join("reference-source");
         run_ok(Command::new(repo().join("scripts/make-demo-reference")).arg(&source));
         std::fs::create_dir_all(dir.0.join("workspace")).unwrap();
-        run_ok(Command::new("git").arg("clone").arg("--quiet").arg("--branch").arg("develop").arg(&source).arg(dir.0.join("workspace/reference")));
+        run_ok(
+            Command::new("git")
+                .arg("clone")
+                .arg("--quiet")
+                .arg("--branch")
+                .arg("develop")
+                .arg(&source)
+                .arg(dir.0.join("workspace/reference")),
+        );
         let playbook = parse(&std::fs::read_to_string(repo().join("playbooks/registry.md")).unwrap());
         let events = EventSink::open(&dir.0.join("events.jsonl"), "test-job", 0, Redactor::from_vars(Vec::new(), &[]), None).unwrap();
         Project { playbook, case: Case::parse(case_text), case_text: case_text.to_string(), events, cancel: CancelToken::new(), dir }
@@ -281,10 +292,17 @@ fn the_review_fails_on_a_missing_column_or_hard_coded_prefix_and_warns_on_drifts
     let (outcome, events) = project.run("review_extension_code");
     let message = failure(outcome);
     assert!(message.starts_with("1 critical finding: "), "{message}");
-    assert!(message.contains(&format!("{PACKAGE}/models/household.py (register_columns): column `district` of `Households` is missing")), "{message}");
+    assert!(
+        message.contains(&format!("{PACKAGE}/models/household.py (register_columns): column `district` of `Households` is missing")),
+        "{message}"
+    );
     let logs = messages(&events);
-    assert!(logs.iter().any(|m| m.starts_with("warning: ") && m.contains("(attribute_constraints)") && m.contains("dwelling_type")), "{logs:#?}");
-    let output: Value = serde_json::from_slice(&std::fs::read(project.workspace().join(".outputs/review_extension_code.json")).unwrap()).unwrap();
+    assert!(
+        logs.iter().any(|m| m.starts_with("warning: ") && m.contains("(attribute_constraints)") && m.contains("dwelling_type")),
+        "{logs:#?}"
+    );
+    let output: Value =
+        serde_json::from_slice(&std::fs::read(project.workspace().join(".outputs/review_extension_code.json")).unwrap()).unwrap();
     assert_eq!(output["findings"].as_array().unwrap().len(), 2, "{output:#}");
 
     // A hard-coded prefix in a service.
@@ -301,7 +319,11 @@ fn the_review_fails_on_a_missing_column_or_hard_coded_prefix_and_warns_on_drifts
     let model = std::fs::read_to_string(project.package_file("models/individual.py")).unwrap();
     std::fs::write(project.package_file("models/individual.py"), model.replace("aurelia_households_individual", "individuals")).unwrap();
     let message = failure(project.run("review_extension_code").0);
-    assert!(message.contains("(register_mnemonics): creates table `individuals`; the table of `Individuals` is `aurelia_households_individual`"), "{message}");
+    assert!(
+        message
+            .contains("(register_mnemonics): creates table `individuals`; the table of `Individuals` is `aurelia_households_individual`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -321,13 +343,19 @@ fn constraints_and_seed_sql_come_from_the_answers() {
         assert!(constraints.lines().any(|l| l == line), "missing {line}\n{constraints}");
     }
     let seed = std::fs::read_to_string(project.package_file("sql/seed.sql")).unwrap();
-    assert!(seed.contains("('record_approved', 'email', 'Registration approved', 'Dear {head_name}, household {household_id} has been approved.')"), "{seed}");
+    assert!(
+        seed.contains(
+            "('record_approved', 'email', 'Registration approved', 'Dear {head_name}, household {household_id} has been approved.')"
+        ),
+        "{seed}"
+    );
     assert_eq!(seed.matches("INSERT INTO \"aurelia_households_message_template\"").count(), 6, "{seed}");
     // The seed runs against SQLite when the database is made (twice: it is idempotent).
     let script = format!(
         "from {PACKAGE} import db\nconn = db.connect(':memory:')\ndb.init(conn)\ndb.init(conn)\nprint(conn.execute('SELECT count(*) FROM aurelia_households_message_template').fetchone()[0])"
     );
-    let out = run_ok(Command::new("python3").arg("-c").arg(script).env("PYTHONPATH", project.extension()).env("PYTHONDONTWRITEBYTECODE", "1"));
+    let out =
+        run_ok(Command::new("python3").arg("-c").arg(script).env("PYTHONPATH", project.extension()).env("PYTHONDONTWRITEBYTECODE", "1"));
     assert_eq!(out.trim(), "6");
 }
 
@@ -357,7 +385,8 @@ ids = [idgen.next_id(conn, 'individual') for _ in range(20)]
 print(all(re.fullmatch(idgen.pattern_regex('individual'), i) for i in ids), len(set(ids)), ids[0])
 "#
     );
-    let out = run_ok(Command::new("python3").arg("-c").arg(script).env("PYTHONPATH", project.extension()).env("PYTHONDONTWRITEBYTECODE", "1"));
+    let out =
+        run_ok(Command::new("python3").arg("-c").arg(script).env("PYTHONPATH", project.extension()).env("PYTHONDONTWRITEBYTECODE", "1"));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(&lines[..3], ["HH/20310001/A", "HH/20310002/A", "HH/20320001/A"], "{out}");
     assert_eq!(lines[3], r"^HH/[0-9]{8}/A$", "{out}");
@@ -476,12 +505,14 @@ fn the_generated_server_serves_the_api_contract() {
     let (status, body) = post("household", json!({"household_name": 7, "district": "x".repeat(65)}));
     assert_eq!(status, 422);
     assert_eq!(body["errors"], json!(["`household_name` must be a string", "`district` must be at most 64 characters"]));
-    let (status, body) = post("individual", json!({"household_id": "one", "given_name": "A", "family_name": "B", "date_of_birth": "1990-13-01"}));
+    let (status, body) =
+        post("individual", json!({"household_id": "one", "given_name": "A", "family_name": "B", "date_of_birth": "1990-13-01"}));
     assert_eq!(status, 422);
     assert_eq!(body["errors"], json!(["`household_id` must be an integer", "`date_of_birth` must be an ISO date string"]));
     let response = client.put(format!("{base}/api/household/1")).json(&json!({"household_name": null})).send().unwrap();
     assert_eq!(response.status(), 422);
-    let response = client.post(format!("{base}/api/household")).header("content-type", "application/json").body("{not json").send().unwrap();
+    let response =
+        client.post(format!("{base}/api/household")).header("content-type", "application/json").body("{not json").send().unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(response.json::<Value>().unwrap()["errors"], json!(["the body is not valid JSON"]));
 

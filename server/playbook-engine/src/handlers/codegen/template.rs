@@ -33,10 +33,7 @@ impl CodeProvider for TemplateProvider {
                 path: format!("{package}/models/{module}.py"),
                 contents: render_model(request.inputs, request.register, &header("models")),
             },
-            GeneratedFile {
-                path: format!("{package}/schemas/{module}.py"),
-                contents: render_schema(request.register, &header("schemas")),
-            },
+            GeneratedFile { path: format!("{package}/schemas/{module}.py"), contents: render_schema(request.register, &header("schemas")) },
             GeneratedFile {
                 path: format!("{package}/services/{module}.py"),
                 contents: render_service(request.register, &header("services")),
@@ -53,9 +50,9 @@ impl CodeProvider for TemplateProvider {
 // ── Names and types ─────────────────────────────────────────────────────────────────────────
 
 const PYTHON_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
-    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-    "return", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
+    "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
+    "while", "with", "yield",
 ];
 
 /// Column names the generated code uses itself.
@@ -100,16 +97,24 @@ pub fn check_register(register: &Register) -> Result<(), String> {
     for column in &register.columns {
         let at = format!("`{}.{}`", register.name, column.name);
         if !is_identifier(&column.name) || PYTHON_KEYWORDS.contains(&column.name.as_str()) {
-            return Err(format!("register_columns: {at} is not usable as a column and Python attribute name; use letters, digits and `_` (not a Python keyword)"));
+            return Err(format!(
+                "register_columns: {at} is not usable as a column and Python attribute name; use letters, digits and `_` (not a Python keyword)"
+            ));
         }
         if RESERVED_COLUMNS.contains(&column.name.as_str()) {
-            return Err(format!("register_columns: {at}: `{}` is assigned by the registry itself; leave it out of the answer", column.name));
+            return Err(format!(
+                "register_columns: {at}: `{}` is assigned by the registry itself; leave it out of the answer",
+                column.name
+            ));
         }
         if !seen.insert(column.name.to_ascii_lowercase()) {
             return Err(format!("register_columns: {at} is listed twice"));
         }
         if !is_safe_sql_type(column.sql_type.trim()) {
-            return Err(format!("register_columns: {at} has the type `{}`, which is not a plain SQL type (like varchar(200), integer, date)", column.sql_type));
+            return Err(format!(
+                "register_columns: {at} has the type `{}`, which is not a plain SQL type (like varchar(200), integer, date)",
+                column.sql_type
+            ));
         }
     }
     Ok(())
@@ -235,11 +240,7 @@ pub fn py_str(s: &str) -> String {
 
 /// A multi-line Python string literal: triple-quoted when that needs no escaping.
 fn py_block(s: &str) -> String {
-    if s.contains('\\') || s.contains("\"\"\"") || s.ends_with('"') {
-        py_str(s)
-    } else {
-        format!("\"\"\"{s}\"\"\"")
-    }
+    if s.contains('\\') || s.contains("\"\"\"") || s.ends_with('"') { py_str(s) } else { format!("\"\"\"{s}\"\"\"") }
 }
 
 /// One column of the DDL: `"name" type NOT NULL DEFAULT x`.
@@ -435,14 +436,15 @@ fn render_service(register: &Register, header: &str) -> String {
     let module = register.module();
     let class = register.class_name();
     let (idgen_import, functional_id) = if register.id_pattern.is_some() {
-        (
-            "from .. import idgen\n",
-            "    names.append(\"functional_id\")\n    values.append(idgen.next_id(conn, REGISTER))\n",
-        )
+        ("from .. import idgen\n", "    names.append(\"functional_id\")\n    values.append(idgen.next_id(conn, REGISTER))\n")
     } else {
         ("", "")
     };
-    let doc = if register.id_pattern.is_some() { "Insert a validated record; its functional id comes from idgen." } else { "Insert a validated record." };
+    let doc = if register.id_pattern.is_some() {
+        "Insert a validated record; its functional id comes from idgen."
+    } else {
+        "Insert a validated record."
+    };
     format!(
         r#"{header}"""Create, read, update and list {name} records (SQLite, inside the caller's transaction)."""
 
@@ -616,6 +618,7 @@ pub fn contract_checks(inputs: &RegistryInputs, files: &[GeneratedFile]) -> Vec<
     let package = inputs.package();
     let find = |path: &str| files.iter().find(|f| f.path == path);
     let mut out = Vec::new();
+    let uses_idgen = Regex::new(r"\bidgen\b").expect("valid regex");
     for register in &inputs.registers {
         let module = register.module();
         let table = inputs.table_name(register);
@@ -633,7 +636,7 @@ pub fn contract_checks(inputs: &RegistryInputs, files: &[GeneratedFile]) -> Vec<
         }
         let service_path = format!("{package}/services/{module}.py");
         if let (Some(pattern), Some(service)) = (&register.id_pattern, find(&service_path)) {
-            if !Regex::new(r"\bidgen\b").expect("valid regex").is_match(&service.contents) {
+            if !uses_idgen.is_match(&service.contents) {
                 out.push(finding(
                     Critical,
                     &service_path,
@@ -650,7 +653,10 @@ pub fn contract_checks(inputs: &RegistryInputs, files: &[GeneratedFile]) -> Vec<
                         Critical,
                         &service_path,
                         "functional_id_encoding_pattern",
-                        format!("line {line} hard-codes the id prefix `{}` of `{}`; functional ids must come from idgen", pattern.prefix, register.name),
+                        format!(
+                            "line {line} hard-codes the id prefix `{}` of `{}`; functional ids must come from idgen",
+                            pattern.prefix, register.name
+                        ),
                     ));
                 }
             }
@@ -679,7 +685,12 @@ fn check_model(register: &Register, table: &str, class: &str, model: &GeneratedF
     }
     let tables = parse_create_tables(&model.contents);
     for (name, _) in tables.iter().filter(|(name, _)| name != table) {
-        out.push(finding(Critical, file, "register_mnemonics", format!("creates table `{name}`; the table of `{}` is `{table}`", register.name)));
+        out.push(finding(
+            Critical,
+            file,
+            "register_mnemonics",
+            format!("creates table `{name}`; the table of `{}` is `{table}`", register.name),
+        ));
     }
     let quoted = [format!("\"{table}\""), format!("'{table}'")];
     if tables.is_empty() && !quoted.iter().any(|q| model.contents.contains(q.as_str())) {
@@ -691,10 +702,20 @@ fn check_model(register: &Register, table: &str, class: &str, model: &GeneratedF
         for column in &register.columns {
             let re = Regex::new(&format!(r"\b{}\b", regex::escape(&column.name))).expect("valid regex");
             if !re.is_match(&model.contents) {
-                out.push(finding(Critical, file, "register_columns", format!("column `{}` of `{}` is missing from the model", column.name, register.name)));
+                out.push(finding(
+                    Critical,
+                    file,
+                    "register_columns",
+                    format!("column `{}` of `{}` is missing from the model", column.name, register.name),
+                ));
             }
         }
-        out.push(finding(Warning, file, "register_columns", format!("no CREATE TABLE for `{table}`, so column types and constraints are not checked")));
+        out.push(finding(
+            Warning,
+            file,
+            "register_columns",
+            format!("no CREATE TABLE for `{table}`, so column types and constraints are not checked"),
+        ));
         return;
     };
     for column in &register.columns {
@@ -730,9 +751,15 @@ fn check_model(register: &Register, table: &str, class: &str, model: &GeneratedF
         }
     }
     for declared in ddl {
-        let known = RESERVED_COLUMNS.contains(&declared.name.as_str()) || register.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&declared.name));
+        let known = RESERVED_COLUMNS.contains(&declared.name.as_str())
+            || register.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&declared.name));
         if !known {
-            out.push(finding(Warning, file, "register_columns", format!("column `{}` is not in the answers for `{}`", declared.name, register.name)));
+            out.push(finding(
+                Warning,
+                file,
+                "register_columns",
+                format!("column `{}` is not in the answers for `{}`", declared.name, register.name),
+            ));
         }
     }
 }
@@ -760,7 +787,10 @@ mod tests {
     #[test]
     fn the_template_provider_is_deterministic() {
         let inputs = demo();
-        let reference = [GeneratedFile { path: "registry_extension/models/example.py".into(), contents: "# SPDX-License-Identifier: MPL-2.0\n\"\"\"x\"\"\"\n".into() }];
+        let reference = [GeneratedFile {
+            path: "registry_extension/models/example.py".into(),
+            contents: "# SPDX-License-Identifier: MPL-2.0\n\"\"\"x\"\"\"\n".into(),
+        }];
         let first = generate(&inputs, &reference);
         let second = generate(&demo(), &reference);
         assert_eq!(first, second);
@@ -787,10 +817,25 @@ mod tests {
         service.contents.push_str("\nPREFIX = \"HH-\"\n");
         let findings = contract_checks(&inputs, &files);
         let summary: Vec<_> = findings.iter().map(|f| (f.severity, f.answer.as_str(), f.message.as_str())).collect();
-        assert!(summary.contains(&(FindingSeverity::Critical, "register_columns", "column `given_name` of `Individuals` is missing from the model's CREATE TABLE")), "{summary:#?}");
-        assert!(summary.iter().any(|(s, a, m)| *s == FindingSeverity::Warning && *a == "register_columns" && m.contains("`sex` is declared `text`")), "{summary:#?}");
+        assert!(
+            summary.contains(&(
+                FindingSeverity::Critical,
+                "register_columns",
+                "column `given_name` of `Individuals` is missing from the model's CREATE TABLE"
+            )),
+            "{summary:#?}"
+        );
+        assert!(
+            summary
+                .iter()
+                .any(|(s, a, m)| *s == FindingSeverity::Warning && *a == "register_columns" && m.contains("`sex` is declared `text`")),
+            "{summary:#?}"
+        );
         assert!(summary.iter().any(|(s, a, _)| *s == FindingSeverity::Warning && *a == "attribute_constraints"), "{summary:#?}");
-        assert!(summary.iter().any(|(s, a, m)| *s == FindingSeverity::Critical && *a == "functional_id_encoding_pattern" && m.contains("`HH`")), "{summary:#?}");
+        assert!(
+            summary.iter().any(|(s, a, m)| *s == FindingSeverity::Critical && *a == "functional_id_encoding_pattern" && m.contains("`HH`")),
+            "{summary:#?}"
+        );
     }
 
     #[test]
@@ -800,9 +845,12 @@ mod tests {
         let model = files.iter_mut().find(|f| f.path.ends_with("models/household.py")).unwrap();
         model.contents = model.contents.replace("aurelia_households_household", "households");
         let findings = contract_checks(&inputs, &files);
-        assert!(findings.iter().any(|f| f.severity == FindingSeverity::Critical
-            && f.file == "mosd_aurelia_households/models/household.py"
-            && f.message.contains("creates table `households`")), "{findings:#?}");
+        assert!(
+            findings.iter().any(|f| f.severity == FindingSeverity::Critical
+                && f.file == "mosd_aurelia_households/models/household.py"
+                && f.message.contains("creates table `households`")),
+            "{findings:#?}"
+        );
     }
 
     #[test]

@@ -142,11 +142,7 @@ fn compile(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
     if errors.is_empty() {
         return Err(format!("`{} -m py_compile` failed over extension/ but every file compiles on its own; rerun the step", python()));
     }
-    Ok(StepOutcome::Failed(format!(
-        "{failed_files} of {} Python files do not compile: {}",
-        files.len(),
-        errors.join("; ")
-    )))
+    Ok(StepOutcome::Failed(format!("{failed_files} of {} Python files do not compile: {}", files.len(), errors.join("; "))))
 }
 
 #[cfg(test)]

@@ -43,10 +43,8 @@ fn load_reference(workspace: &Path) -> Result<Reference, String> {
         }
     }
     packages.sort();
-    let package = packages
-        .first()
-        .cloned()
-        .ok_or_else(|| format!("{} holds no Python package with a models/ folder to follow", root.display()))?;
+    let package =
+        packages.first().cloned().ok_or_else(|| format!("{} holds no Python package with a models/ folder to follow", root.display()))?;
     let models = root.join(&package).join("models");
     let mut modules: Vec<String> = std::fs::read_dir(&models)
         .map_err(|e| format!("cannot list {}: {e}", models.display()))?
@@ -65,8 +63,10 @@ fn load_reference(workspace: &Path) -> Result<Reference, String> {
         }
     }
     let per_register: Vec<String> = ["models", "schemas", "services"].iter().map(|k| format!("{package}/{k}/")).collect();
-    let others =
-        list_files(&root)?.into_iter().filter(|p| !per_register.iter().any(|d| p.starts_with(d.as_str())) && !p.ends_with(".pyc")).collect();
+    let others = list_files(&root)?
+        .into_iter()
+        .filter(|p| !per_register.iter().any(|d| p.starts_with(d.as_str())) && !p.ends_with(".pyc"))
+        .collect();
     Ok(Reference { package, example, others, root })
 }
 
@@ -78,7 +78,8 @@ fn wipe(dir: &Path) -> Result<(), String> {
             continue;
         }
         let path = entry.path();
-        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        let removed =
+            if entry.file_type().is_ok_and(|t| t.is_dir()) { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         removed.map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
     }
     Ok(())
@@ -202,7 +203,8 @@ fn generate(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
     }
 
     let files: Vec<String> = written.into_iter().collect();
-    let mut message = format!("wrote {} files under extension/ with the {} provider: {}", files.len(), provider.describe(), usage_text(total));
+    let mut message =
+        format!("wrote {} files under extension/ with the {} provider: {}", files.len(), provider.describe(), usage_text(total));
     if total.total_tokens() == 0 && total.cost_usd == 0.0 {
         message = format!("wrote {} files under extension/ with the {} provider (no tokens used)", files.len(), provider.describe());
     }

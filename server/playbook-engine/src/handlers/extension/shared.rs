@@ -12,6 +12,17 @@ pub fn shared_files(inputs: &RegistryInputs) -> Result<Vec<GeneratedFile>, Strin
     let file = |path: String, contents: String| GeneratedFile { path, contents };
     let constraints = resolve_constraints(inputs)?;
     check_patterns(inputs)?;
+    let own_tables = [format!("{}_id_sequence", snake(&inputs.registry)), message_table(inputs)];
+    let mut tables = std::collections::HashSet::new();
+    for register in &inputs.registers {
+        let table = inputs.table_name(register);
+        if own_tables.contains(&table) || !tables.insert(table.clone()) {
+            return Err(format!(
+                "register_mnemonics: the mnemonic `{}` makes the table `{table}`, which is already taken",
+                register.mnemonic
+            ));
+        }
+    }
     let mut files = vec![file(format!("{pkg}/__init__.py"), package_init(inputs))];
     for kind in ["models", "schemas", "services"] {
         files.push(file(format!("{pkg}/{kind}/__init__.py"), subpackage_init(inputs, kind)));
@@ -55,7 +66,10 @@ pub fn resolve_constraints(inputs: &RegistryInputs) -> Result<Vec<Resolved>, Str
     for (i, constraint) in inputs.constraints.iter().enumerate() {
         let entry = i + 1;
         let missing = |register: &Register, column: &str| {
-            format!("database_constraints: entry {entry} uses the column `{column}`, which register_columns does not give `{}`", register.name)
+            format!(
+                "database_constraints: entry {entry} uses the column `{column}`, which register_columns does not give `{}`",
+                register.name
+            )
         };
         match constraint {
             DbConstraint::ForeignKey { table, column, references } => {
@@ -81,7 +95,11 @@ pub fn resolve_constraints(inputs: &RegistryInputs) -> Result<Vec<Resolved>, Str
                 }
                 let table = inputs.table_name(register);
                 let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
-                out.push(Resolved { name: format!("uq_{table}_{}", columns.join("_")), clause: format!("UNIQUE ({})", quoted.join(", ")), table });
+                out.push(Resolved {
+                    name: format!("uq_{table}_{}", columns.join("_")),
+                    clause: format!("UNIQUE ({})", quoted.join(", ")),
+                    table,
+                });
             }
             DbConstraint::Check { table, expression } => {
                 let register = find_register(inputs, table, entry)?;
@@ -108,10 +126,16 @@ fn check_patterns(inputs: &RegistryInputs) -> Result<(), String> {
                 ));
             }
             if !(1..=30).contains(&p.body_length) {
-                return Err(format!("functional_id_encoding_pattern: `{}` has body_length {}; expected 1 to 30", register.name, p.body_length));
+                return Err(format!(
+                    "functional_id_encoding_pattern: `{}` has body_length {}; expected 1 to 30",
+                    register.name, p.body_length
+                ));
             }
             if p.prefix.len() + p.suffix.len() + 2 * p.separator.len() + (p.body_length as usize).max(5) > 64 {
-                return Err(format!("functional_id_encoding_pattern: the identifiers of `{}` would be longer than 64 characters", register.name));
+                return Err(format!(
+                    "functional_id_encoding_pattern: the identifiers of `{}` would be longer than 64 characters",
+                    register.name
+                ));
             }
         }
     }
@@ -272,7 +296,11 @@ fn db(inputs: &RegistryInputs, constraints: &[Resolved]) -> String {
         }
     }
     let import = if modules.is_empty() { String::new() } else { format!("from .models import {}\n", modules.join(", ")) };
-    let models = if modules.is_empty() { "()".to_string() } else { format!("({},)", modules.join(", ")) };
+    let models = match modules.len() {
+        0 => "()".to_string(),
+        1 => format!("({},)", modules[0]),
+        _ => format!("({})", modules.join(", ")),
+    };
     DB.replace("@@IMPORT@@", &import).replace("@@MODELS@@", &models).replace("@@TABLE_CONSTRAINTS@@", &table_constraints)
 }
 
