@@ -8,6 +8,7 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+mod extension;
 pub mod inputs;
 pub mod outputs;
 mod produce_build_report;
@@ -21,6 +22,9 @@ pub use produce_build_report::ProduceBuildReport;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register("generate_extension_files", Box::new(extension::GenerateExtensionFiles));
+    registry.register("review_extension_code", Box::new(extension::ReviewExtensionCode));
+    registry.register("compile_extension", Box::new(extension::CompileExtension));
     registry.register("produce_build_report", Box::new(ProduceBuildReport));
     registry
 }

@@ -6,6 +6,8 @@
 //! Providers: the deterministic template provider (the default, no network) and an
 //! OpenAI-compatible chat-completions provider, chosen by [`provider_from_env`].
 
+pub mod template;
+
 use super::inputs::{Register, RegistryInputs};
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +98,7 @@ pub trait CodeProvider: Send + Sync {
 /// `openai` (see docs/build-handlers.md for its settings).
 pub fn provider_from_env() -> Result<Box<dyn CodeProvider>, String> {
     match std::env::var("CODEGEN_PROVIDER").unwrap_or_default().trim() {
-        "" | "template" => Err("the template provider is not built yet".to_string()),
+        "" | "template" => Ok(Box::new(template::TemplateProvider)),
         other => Err(format!("CODEGEN_PROVIDER={other}: unknown provider (expected `template` or `openai`)")),
     }
 }
