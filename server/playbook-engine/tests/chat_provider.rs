@@ -4,8 +4,8 @@
 //! records every request so the tests can check what the provider sent.
 
 use playbook_core::case::Case;
-use playbook_engine::build::events::{EventKind, EventSink, read_events};
 use playbook_engine::build::Redactor;
+use playbook_engine::build::events::{EventKind, EventSink, read_events};
 use playbook_engine::handlers::codegen::chat::{ChatConfig, ChatProvider, register_paths};
 use playbook_engine::handlers::codegen::fallback::WithFallback;
 use playbook_engine::handlers::codegen::{
@@ -38,7 +38,13 @@ impl Recorded {
 
     /// The user message of the request.
     fn prompt(&self) -> String {
-        self.body["messages"].as_array().into_iter().flatten().filter(|m| m["role"] == "user").filter_map(|m| m["content"].as_str()).collect()
+        self.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str())
+            .collect()
     }
 }
 
@@ -141,7 +147,10 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Recorded>>, script: &Script) {
 
 fn write_sse(out: &mut TcpStream, events: &[String], chunked: bool) -> std::io::Result<()> {
     let framing = if chunked { "Transfer-Encoding: chunked\r\n" } else { "" };
-    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n{framing}Connection: close\r\n\r\n")?;
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n{framing}Connection: close\r\n\r\n"
+    )?;
     out.flush()?;
     for event in events {
         if chunked {
@@ -198,7 +207,12 @@ fn tool_call_stream_ending(function: &str, arguments: &str, pieces: usize, usage
 }
 
 fn status(code: u16, reason: &'static str, headers: Vec<(&'static str, String)>, message: &str) -> Reply {
-    Reply::Status { code, reason, headers, body: json!({"error": {"message": message, "type": "stub_error", "param": null, "code": null}}).to_string() }
+    Reply::Status {
+        code,
+        reason,
+        headers,
+        body: json!({"error": {"message": message, "type": "stub_error", "param": null, "code": null}}).to_string(),
+    }
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -209,7 +223,10 @@ fn demo() -> RegistryInputs {
 }
 
 fn reference() -> Vec<GeneratedFile> {
-    vec![GeneratedFile { path: "ref_pkg/models/farm.py".into(), contents: "class Farm:\n    TABLE = 'ref_farm'  # REFERENCE-MARKER\n".into() }]
+    vec![GeneratedFile {
+        path: "ref_pkg/models/farm.py".into(),
+        contents: "class Farm:\n    TABLE = 'ref_farm'  # REFERENCE-MARKER\n".into(),
+    }]
 }
 
 /// The files a well-behaved model would submit for register `i` of the demo.
@@ -217,7 +234,10 @@ fn files_for(inputs: &RegistryInputs, i: usize) -> Vec<GeneratedFile> {
     let register = &inputs.registers[i];
     register_paths(inputs, register)
         .into_iter()
-        .map(|path| GeneratedFile { contents: format!("# {}\nclass {}:\n    TABLE = \"{}\"\n", path, register.class_name(), inputs.table_name(register)), path })
+        .map(|path| GeneratedFile {
+            contents: format!("# {}\nclass {}:\n    TABLE = \"{}\"\n", path, register.class_name(), inputs.table_name(register)),
+            path,
+        })
         .collect()
 }
 
@@ -244,7 +264,12 @@ impl Logs {
     }
 }
 
-fn generate(provider: &dyn CodeProvider, inputs: &RegistryInputs, i: usize, logs: &Logs) -> Result<(Vec<GeneratedFile>, u64, u64, f64), String> {
+fn generate(
+    provider: &dyn CodeProvider,
+    inputs: &RegistryInputs,
+    i: usize,
+    logs: &Logs,
+) -> Result<(Vec<GeneratedFile>, u64, u64, f64), String> {
     let reference = reference();
     let request = RegisterRequest { inputs, register: &inputs.registers[i], reference: &reference };
     let log = |line: String| logs.0.lock().unwrap().push(line);
@@ -337,9 +362,11 @@ fn a_429_with_retry_after_is_retried_after_the_wait() {
 #[test]
 fn repeated_500s_fall_back_to_the_second_provider() {
     let inputs = demo();
-    let primary = Stub::start(|_, _| status(500, "Internal Server Error", vec![], "The server had an error while processing your request."));
+    let primary =
+        Stub::start(|_, _| status(500, "Internal Server Error", vec![], "The server had an error while processing your request."));
     let arguments = files_arguments(&files_for(&inputs, 1));
-    let secondary = Stub::start(move |_, _| Reply::Sse { events: tool_call_stream("submit_files", &arguments, 5, (70, 30)), chunked: true });
+    let secondary =
+        Stub::start(move |_, _| Reply::Sse { events: tool_call_stream("submit_files", &arguments, 5, (70, 30)), chunked: true });
     let mut primary_config = config(&primary);
     primary_config.max_retries = 2;
     let mut fallback_config = config(&secondary);
@@ -358,7 +385,10 @@ fn repeated_500s_fall_back_to_the_second_provider() {
     let log = logs.all();
     assert!(log.contains("attempt 1 of 3 failed: HTTP 500") && log.contains("attempt 2 of 3 failed"), "{log}");
     assert!(log.contains("retrying in 20 ms (backoff)") && log.contains("retrying in 40 ms (backoff)"), "{log}");
-    assert!(log.contains("failed after 3 attempt(s)") && log.contains("(stub_error); trying the fallback provider openai:fallback-model"), "{log}");
+    assert!(
+        log.contains("failed after 3 attempt(s)") && log.contains("(stub_error); trying the fallback provider openai:fallback-model"),
+        "{log}"
+    );
     // Backoff doubles: 20 ms then 40 ms between the primary's attempts.
     let r = primary.requests();
     assert!(r[2].at - r[1].at >= Duration::from_millis(40) && r[1].at - r[0].at >= Duration::from_millis(20));
@@ -395,7 +425,10 @@ fn a_server_slower_than_the_timeout_fails_clearly_after_retrying() {
     // The first request never answers; the second sends the start of a stream, then stalls.
     let stub = Stub::start(|n, _| match n {
         0 => Reply::Hang(Duration::from_secs(4)),
-        _ => Reply::Stall { events: tool_call_stream("submit_files", "{\"files\": []}", 3, (1, 1))[..2].to_vec(), sleep: Duration::from_secs(4) },
+        _ => Reply::Stall {
+            events: tool_call_stream("submit_files", "{\"files\": []}", 3, (1, 1))[..2].to_vec(),
+            sleep: Duration::from_secs(4),
+        },
     });
     let mut config = config(&stub);
     config.timeout = Duration::from_millis(600);
@@ -435,12 +468,21 @@ fn an_answer_without_the_tool_call_or_with_broken_arguments_fails_clearly() {
     let stub = Stub::start(|n, _| {
         let events = match n {
             0 => vec![
-                event(chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": "I cannot "}, "finish_reason": null}]), Value::Null)),
+                event(chunk(
+                    json!([{"index": 0, "delta": {"role": "assistant", "content": "I cannot "}, "finish_reason": null}]),
+                    Value::Null,
+                )),
                 event(chunk(json!([{"index": 0, "delta": {"content": "write files."}, "finish_reason": "stop"}]), Value::Null)),
                 event(chunk(json!([]), json!({"prompt_tokens": 900, "completion_tokens": 4, "total_tokens": 904}))),
                 "data: [DONE]\n\n".to_string(),
             ],
-            _ => tool_call_stream_ending("submit_files", "{\"files\": [{\"path\": \"mosd_aurelia_households/models/househ", 3, (900, 4096), "length"),
+            _ => tool_call_stream_ending(
+                "submit_files",
+                "{\"files\": [{\"path\": \"mosd_aurelia_households/models/househ",
+                3,
+                (900, 4096),
+                "length",
+            ),
         };
         Reply::Sse { events, chunked: true }
     });
@@ -467,7 +509,10 @@ fn a_path_outside_the_package_is_rejected() {
     let error = generate(&provider, &inputs, 0, &Logs::default()).unwrap_err();
     assert!(error.contains("unsafe file path") && error.contains("cron.d"), "{error}");
     let error = generate(&provider, &inputs, 0, &Logs::default()).unwrap_err();
-    assert!(error.contains("`other_pkg/models/household.py`, outside the package") && error.contains("mosd_aurelia_households/"), "{error}");
+    assert!(
+        error.contains("`other_pkg/models/household.py`, outside the package") && error.contains("mosd_aurelia_households/"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -507,7 +552,8 @@ fn the_review_returns_critical_and_warning_findings() {
         {"severity": "warning", "file": "mosd_aurelia_households/services/household.py", "answer": "attribute_constraints", "message": "default now() is applied in Python"}
     ]})
     .to_string();
-    let stub = Stub::start(move |_, _| Reply::Sse { events: tool_call_stream("submit_findings", &findings, 6, (4000, 150)), chunked: true });
+    let stub =
+        Stub::start(move |_, _| Reply::Sse { events: tool_call_stream("submit_findings", &findings, 6, (4000, 150)), chunked: true });
     let provider = ChatProvider::new(config(&stub)).unwrap();
     let files = files_for(&inputs, 0);
     let log = |_: String| {};
@@ -520,7 +566,10 @@ fn the_review_returns_critical_and_warning_findings() {
     assert_eq!((review.usage.prompt_tokens, review.usage.completion_tokens), (4000, 150));
     let r = &stub.requests()[0];
     assert_eq!(r.body["tool_choice"]["function"]["name"], "submit_findings");
-    assert_eq!(r.body["tools"][0]["function"]["parameters"]["properties"]["findings"]["items"]["properties"]["severity"]["enum"], json!(["critical", "warning"]));
+    assert_eq!(
+        r.body["tools"][0]["function"]["parameters"]["properties"]["findings"]["items"]["properties"]["severity"]["enum"],
+        json!(["critical", "warning"])
+    );
     let prompt = r.prompt();
     assert!(prompt.contains(&files[0].path) && prompt.contains(&files[0].contents), "the files are in the prompt");
     for register in &inputs.registers {
@@ -572,4 +621,40 @@ fn the_environment_configures_the_provider_and_its_fallback() {
     assert!(openai_from_lookup(&unknown).err().unwrap().contains("CODEGEN_FALLBACK=gemini: unknown provider"));
     let no_model = |name: &str| if name == "CODEGEN_FALLBACK_MODEL" { None } else { lookup(name) };
     assert!(openai_from_lookup(&no_model).err().unwrap().contains("CODEGEN_FALLBACK_MODEL is not set"));
+}
+
+#[test]
+fn a_stream_cut_short_is_retried() {
+    let inputs = demo();
+    let arguments = files_arguments(&files_for(&inputs, 2));
+    let stub = Stub::start(move |n, _| {
+        let mut events = tool_call_stream("submit_files", &arguments, 6, (33, 44));
+        if n == 0 {
+            events.truncate(3); // the connection closes mid-answer: no finish_reason, no [DONE]
+        }
+        Reply::Sse { events, chunked: false }
+    });
+    let provider = ChatProvider::new(config(&stub)).unwrap();
+    let logs = Logs::default();
+    let (files, prompt, completion, _) = generate(&provider, &inputs, 2, &logs).unwrap();
+    assert_eq!((files, prompt, completion), (files_for(&inputs, 2), 33, 44));
+    assert_eq!(stub.requests().len(), 2);
+    assert!(logs.all().contains("attempt 1 of 5 failed: the stream ended before the answer was complete"), "{}", logs.all());
+}
+
+#[test]
+fn a_server_that_ignores_stream_true_is_read_as_one_json_answer() {
+    let inputs = demo();
+    let arguments = files_arguments(&files_for(&inputs, 0));
+    let body = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "stub-model",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "submit_files", "arguments": arguments}}]}}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33}
+    })
+    .to_string();
+    let stub = Stub::start(move |_, _| Reply::Status { code: 200, reason: "OK", headers: vec![], body: body.clone() });
+    let provider = ChatProvider::new(config(&stub)).unwrap();
+    let (files, prompt, completion, _) = generate(&provider, &inputs, 0, &Logs::default()).unwrap();
+    assert_eq!((files, prompt, completion), (files_for(&inputs, 0), 11, 22));
 }

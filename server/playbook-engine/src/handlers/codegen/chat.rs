@@ -9,7 +9,9 @@ mod sse;
 
 pub use prompt::{SUBMIT_FILES, SUBMIT_FINDINGS, register_paths};
 
-use super::{CodeProvider, GeneratedFile, Generation, ProviderLog, RegisterRequest, ReviewFinding, ReviewRequest, Usage, safe_relative_path};
+use super::{
+    CodeProvider, GeneratedFile, Generation, ProviderLog, RegisterRequest, ReviewFinding, ReviewRequest, Usage, safe_relative_path,
+};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -90,22 +92,36 @@ impl ChatConfig {
     /// tuning settings (timeout, retries, prices) not set under it come from `CODEGEN_*`.
     pub fn from_lookup(prefix: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ChatConfig, String> {
         let get = |suffix: &str| lookup(&format!("{prefix}_{suffix}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let tuned = |suffix: &str| get(suffix).map(|v| (format!("{prefix}_{suffix}"), v)).or_else(|| {
-            (prefix != "CODEGEN").then(|| lookup(&format!("CODEGEN_{suffix}")).map(|v| (format!("CODEGEN_{suffix}"), v.trim().to_string())))?.filter(|(_, v)| !v.is_empty())
-        });
+        let tuned = |suffix: &str| {
+            get(suffix).map(|v| (format!("{prefix}_{suffix}"), v)).or_else(|| {
+                (prefix != "CODEGEN")
+                    .then(|| lookup(&format!("CODEGEN_{suffix}")).map(|v| (format!("CODEGEN_{suffix}"), v.trim().to_string())))?
+                    .filter(|(_, v)| !v.is_empty())
+            })
+        };
         let base_url = get("BASE_URL").ok_or_else(|| format!("{prefix}_BASE_URL is not set (e.g. https://api.openai.com/v1)"))?;
         let model = get("MODEL").ok_or_else(|| format!("{prefix}_MODEL is not set (e.g. gpt-4.1-mini)"))?;
         let mut config = ChatConfig::new(&base_url, &model, &get("API_KEY").unwrap_or_default());
         if let Some((name, v)) = tuned("TIMEOUT_SECS") {
-            let secs: f64 = v.parse().ok().filter(|s: &f64| *s > 0.0 && s.is_finite()).ok_or_else(|| format!("{name}={v}: expected a positive number of seconds"))?;
+            let secs: f64 = v
+                .parse()
+                .ok()
+                .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                .ok_or_else(|| format!("{name}={v}: expected a positive number of seconds"))?;
             config.timeout = Duration::from_secs_f64(secs);
         }
         if let Some((name, v)) = tuned("MAX_RETRIES") {
             config.max_retries = v.parse().map_err(|_| format!("{name}={v}: expected a whole number ≥ 0"))?;
         }
-        for (suffix, slot) in [("PRICE_INPUT_PER_MTOK", &mut config.price_input_per_mtok), ("PRICE_OUTPUT_PER_MTOK", &mut config.price_output_per_mtok)] {
+        for (suffix, slot) in
+            [("PRICE_INPUT_PER_MTOK", &mut config.price_input_per_mtok), ("PRICE_OUTPUT_PER_MTOK", &mut config.price_output_per_mtok)]
+        {
             if let Some((name, v)) = tuned(suffix) {
-                *slot = v.parse().ok().filter(|p: &f64| *p >= 0.0 && p.is_finite()).ok_or_else(|| format!("{name}={v}: expected US dollars per million tokens, e.g. 0.40"))?;
+                *slot = v
+                    .parse()
+                    .ok()
+                    .filter(|p: &f64| *p >= 0.0 && p.is_finite())
+                    .ok_or_else(|| format!("{name}={v}: expected US dollars per million tokens, e.g. 0.40"))?;
             }
         }
         config.validate(prefix)?;
@@ -140,7 +156,8 @@ impl ChatConfig {
         Usage {
             prompt_tokens,
             completion_tokens,
-            cost_usd: (prompt_tokens as f64 * self.price_input_per_mtok + completion_tokens as f64 * self.price_output_per_mtok) / 1_000_000.0,
+            cost_usd: (prompt_tokens as f64 * self.price_input_per_mtok + completion_tokens as f64 * self.price_output_per_mtok)
+                / 1_000_000.0,
         }
     }
 }
@@ -154,7 +171,10 @@ pub struct ChatProvider {
 /// How one attempt failed.
 enum AttemptError {
     /// Worth another attempt, after `retry_after` when the server said so.
-    Retryable { message: String, retry_after: Option<Duration> },
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
     Fatal(String),
 }
 
@@ -244,7 +264,11 @@ impl ChatProvider {
                         Some(after) => (after.min(self.config.max_wait), "as Retry-After asks"),
                         None => (self.backoff(attempt), "backoff"),
                     };
-                    log(format!("{}: {what}: attempt {attempt} of {attempts} failed: {message}; retrying in {} ({why})", self.describe(), span(wait)));
+                    log(format!(
+                        "{}: {what}: attempt {attempt} of {attempts} failed: {message}; retrying in {} ({why})",
+                        self.describe(),
+                        span(wait)
+                    ));
                     std::thread::sleep(wait);
                 }
             }
@@ -314,12 +338,18 @@ impl ChatProvider {
             let mut text = String::new();
             match response.read_to_string(&mut text) {
                 Ok(_) => sse::read_whole(&text),
-                Err(e) => Err(StreamError::Io { timed_out: e.kind() == std::io::ErrorKind::TimedOut, message: format!("reading the body failed: {e}") }),
+                Err(e) => Err(StreamError::Io {
+                    timed_out: e.kind() == std::io::ErrorKind::TimedOut,
+                    message: format!("reading the body failed: {e}"),
+                }),
             }
         };
         match result {
             Ok(completion) if completion.done || completion.finish_reason.is_some() => Ok(completion),
-            Ok(_) => Err(AttemptError::Retryable { message: "the stream ended before the answer was complete (no finish_reason, no [DONE])".into(), retry_after: None }),
+            Ok(_) => Err(AttemptError::Retryable {
+                message: "the stream ended before the answer was complete (no finish_reason, no [DONE])".into(),
+                retry_after: None,
+            }),
             Err(StreamError::Io { message, timed_out: true }) => Err(AttemptError::Retryable {
                 message: format!("timed out after {} while streaming ({message})", span(self.config.timeout)),
                 retry_after: None,
@@ -437,7 +467,8 @@ struct SubmitFindings {
 /// `submit_files` arguments, every path checked: safe, inside the package, no duplicates,
 /// and the three required files present.
 fn parse_files(arguments: &str, package: &str, required: &[String]) -> Result<Vec<GeneratedFile>, String> {
-    let parsed: SubmitFiles = serde_json::from_str(arguments).map_err(|e| format!("the `{SUBMIT_FILES}` arguments are not valid JSON of the tool's schema: {e}"))?;
+    let parsed: SubmitFiles = serde_json::from_str(arguments)
+        .map_err(|e| format!("the `{SUBMIT_FILES}` arguments are not valid JSON of the tool's schema: {e}"))?;
     let mut files: Vec<GeneratedFile> = Vec::new();
     for file in parsed.files {
         let clean = safe_relative_path(&file.path).map_err(|e| format!("the model returned an {e}"))?;
@@ -453,14 +484,18 @@ fn parse_files(arguments: &str, package: &str, required: &[String]) -> Result<Ve
     let missing: Vec<&str> = required.iter().filter(|r| !files.iter().any(|f| &f.path == *r)).map(String::as_str).collect();
     if !missing.is_empty() {
         let got: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        return Err(format!("the model did not return {} (it returned: {})", missing.join(", "), if got.is_empty() { "nothing".into() } else { got.join(", ") }));
+        return Err(format!(
+            "the model did not return {} (it returned: {})",
+            missing.join(", "),
+            if got.is_empty() { "nothing".into() } else { got.join(", ") }
+        ));
     }
     Ok(files)
 }
 
 fn parse_findings(arguments: &str) -> Result<Vec<ReviewFinding>, String> {
-    let parsed: SubmitFindings =
-        serde_json::from_str(arguments).map_err(|e| format!("the `{SUBMIT_FINDINGS}` arguments are not valid JSON of the tool's schema: {e}"))?;
+    let parsed: SubmitFindings = serde_json::from_str(arguments)
+        .map_err(|e| format!("the `{SUBMIT_FINDINGS}` arguments are not valid JSON of the tool's schema: {e}"))?;
     Ok(parsed.findings)
 }
 
@@ -503,7 +538,9 @@ mod tests {
 
     #[test]
     fn env_settings_are_read_and_checked() {
-        let vars = |pairs: &'static [(&'static str, &'static str)]| move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
         let lookup = vars(&[
             ("CODEGEN_BASE_URL", "https://api.example.test/v1/"),
             ("CODEGEN_MODEL", "m1"),
@@ -516,10 +553,16 @@ mod tests {
             ("CODEGEN_FALLBACK_MAX_RETRIES", "0"),
         ]);
         let c = ChatConfig::from_lookup("CODEGEN", &lookup).unwrap();
-        assert_eq!((c.base_url.as_str(), c.model.as_str(), c.timeout, c.max_retries), ("https://api.example.test/v1", "m1", Duration::from_secs(7), 2));
+        assert_eq!(
+            (c.base_url.as_str(), c.model.as_str(), c.timeout, c.max_retries),
+            ("https://api.example.test/v1", "m1", Duration::from_secs(7), 2)
+        );
         assert!(!format!("{c:?}").contains("sk-secret"));
         let f = ChatConfig::from_lookup("CODEGEN_FALLBACK", &lookup).unwrap();
-        assert_eq!((f.model.as_str(), f.timeout, f.max_retries, f.price_input_per_mtok, f.api_key.as_str()), ("m2", Duration::from_secs(7), 0, 0.4, ""));
+        assert_eq!(
+            (f.model.as_str(), f.timeout, f.max_retries, f.price_input_per_mtok, f.api_key.as_str()),
+            ("m2", Duration::from_secs(7), 0, 0.4, "")
+        );
         assert!(ChatConfig::from_lookup("CODEGEN", &vars(&[("CODEGEN_MODEL", "m")])).unwrap_err().contains("CODEGEN_BASE_URL is not set"));
         let bad = vars(&[("CODEGEN_BASE_URL", "ftp://x"), ("CODEGEN_MODEL", "m")]);
         assert!(ChatConfig::from_lookup("CODEGEN", &bad).unwrap_err().contains("http(s)"));

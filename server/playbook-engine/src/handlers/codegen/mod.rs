@@ -10,8 +10,8 @@ pub mod chat;
 pub mod fallback;
 
 use super::inputs::{Register, RegistryInputs};
-use crate::build::events::{Draft, EventKind};
 use crate::build::StepContext;
+use crate::build::events::{Draft, EventKind};
 use serde::{Deserialize, Serialize};
 
 /// One file a provider wrote, its path relative to `extension/` (never absolute, never `..`).
@@ -127,7 +127,13 @@ fn template_fallback() -> Result<Box<dyn CodeProvider>, String> {
 
 /// How handlers report a provider's usage: `1800 tokens (1500 prompt + 300 completion), $0.0070`.
 pub fn usage_message(usage: &Usage) -> String {
-    format!("{} tokens ({} prompt + {} completion), ${:.4}", usage.total_tokens(), usage.prompt_tokens, usage.completion_tokens, usage.cost_usd)
+    format!(
+        "{} tokens ({} prompt + {} completion), ${:.4}",
+        usage.total_tokens(),
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cost_usd
+    )
 }
 
 /// The `log` event recording what a step's provider calls used: the message names the provider,

@@ -108,8 +108,16 @@ pub fn register_messages(request: &RegisterRequest<'_>) -> Value {
     let _ = writeln!(text);
     let _ = writeln!(text, "{}", register_contract(inputs, register));
     let _ = writeln!(text, "Write exactly these three files:");
-    let _ = writeln!(text, "- `{model}`: the model class `{}` for table `{}`, one attribute per column.", register.class_name(), inputs.table_name(register));
-    let _ = writeln!(text, "- `{schema}`: validation of request bodies: unknown column, wrong type, or a NOT NULL column without default missing are errors.");
+    let _ = writeln!(
+        text,
+        "- `{model}`: the model class `{}` for table `{}`, one attribute per column.",
+        register.class_name(),
+        inputs.table_name(register)
+    );
+    let _ = writeln!(
+        text,
+        "- `{schema}`: validation of request bodies: unknown column, wrong type, or a NOT NULL column without default missing are errors."
+    );
     let _ = writeln!(text, "- `{service}`: create, get, partial update and list of records in table `{}`.", inputs.table_name(register));
     let _ = writeln!(text);
     let _ = writeln!(

@@ -59,7 +59,8 @@ pub fn read_stream(reader: impl BufRead, progress: &mut dyn FnMut(usize)) -> Res
             message: format!("reading the event stream failed: {e}"),
         })?;
         line_no += 1;
-        let line = String::from_utf8(line).map_err(|_| StreamError::Malformed(format!("line {line_no} of the event stream is not UTF-8")))?;
+        let line =
+            String::from_utf8(line).map_err(|_| StreamError::Malformed(format!("line {line_no} of the event stream is not UTF-8")))?;
         let line = line.strip_suffix('\r').unwrap_or(&line);
         if line.is_empty() {
             // End of one event: dispatch its data.
@@ -145,7 +146,9 @@ fn dispatch(completion: &mut Completion, data: &str, line_no: usize) -> Result<b
 
 fn merge_tool_calls(completion: &mut Completion, calls: Option<&Value>, line_no: usize) -> Result<(), StreamError> {
     let Some(calls) = calls.filter(|c| !c.is_null()) else { return Ok(()) };
-    let calls = calls.as_array().ok_or_else(|| StreamError::Malformed(format!("the event ending at line {line_no} has `tool_calls` that is not a list")))?;
+    let calls = calls
+        .as_array()
+        .ok_or_else(|| StreamError::Malformed(format!("the event ending at line {line_no} has `tool_calls` that is not a list")))?;
     for (position, call) in calls.iter().enumerate() {
         let index = call.get("index").and_then(Value::as_u64).unwrap_or(position as u64);
         let entry = completion.tool_calls.entry(index).or_default();
@@ -190,7 +193,8 @@ pub fn error_text(error: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Object(map) => {
             let message = map.get("message").and_then(Value::as_str).unwrap_or("(no message)");
-            let kind = map.get("type").or_else(|| map.get("code")).and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())));
+            let kind =
+                map.get("type").or_else(|| map.get("code")).and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())));
             match kind {
                 Some(kind) if kind != "null" => format!("{message} ({kind})"),
                 _ => message.to_string(),
