@@ -1,11 +1,12 @@
 //! `generate_extension_files`: adapt the reference extension into the team's own package.
 
+use super::list_files;
 use super::shared::shared_files;
-use super::{list_files, log_tokens, usage_text};
 use crate::build::{Handler, StepContext, StepOutcome};
 use crate::fsutil::write_atomic;
 use crate::handlers::codegen::template::check_register;
 use crate::handlers::codegen::{GeneratedFile, RegisterRequest, Usage, provider_from_env, safe_relative_path};
+use crate::handlers::codegen::{log_with_tokens, usage_message};
 use crate::handlers::inputs::{RegistryInputs, layout};
 use crate::handlers::outputs::write_output;
 use serde::Serialize;
@@ -163,7 +164,7 @@ fn generate(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
             provider_files.insert(path, (file.contents, register.name.clone()));
         }
         total.add(generation.usage);
-        ctx.log(None, format!("`{}` ({}): {} — {}", register.name, register.module(), paths.join(", "), usage_text(generation.usage)));
+        ctx.log(None, format!("`{}` ({}): {} — {}", register.name, register.module(), paths.join(", "), usage_message(&generation.usage)));
         registers.push(RegisterOutput { name: register.name.clone(), module: register.module(), files: paths, usage: generation.usage });
     }
     if ctx.cancel.is_cancelled() {
@@ -204,11 +205,11 @@ fn generate(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
 
     let files: Vec<String> = written.into_iter().collect();
     let mut message =
-        format!("wrote {} files under extension/ with the {} provider: {}", files.len(), provider.describe(), usage_text(total));
+        format!("wrote {} files under extension/ with the {} provider: {}", files.len(), provider.describe(), usage_message(&total));
     if total.total_tokens() == 0 && total.cost_usd == 0.0 {
         message = format!("wrote {} files under extension/ with the {} provider (no tokens used)", files.len(), provider.describe());
     }
-    log_tokens(ctx, message, total);
+    log_with_tokens(ctx, message, &total);
     let output = Output {
         provider: provider.describe(),
         package,

@@ -12,31 +12,8 @@ pub use compile::CompileExtension;
 pub use generate::GenerateExtensionFiles;
 pub use review::ReviewExtensionCode;
 
-use crate::build::events::Draft;
-use crate::build::{EventKind, StepContext};
-use crate::handlers::codegen::{GeneratedFile, Usage};
+use crate::handlers::codegen::GeneratedFile;
 use std::path::Path;
-
-/// A log event that carries the step's token count.
-fn log_tokens(ctx: &StepContext<'_>, message: String, usage: Usage) {
-    let draft = Draft {
-        activity: Some(ctx.activity.name.text.clone()),
-        index: Some(ctx.index),
-        message: Some(message),
-        tokens: Some(usage.total_tokens()),
-        ..Draft::default()
-    };
-    ctx.events.emit(EventKind::Log, draft);
-}
-
-/// `N tokens` and, when non-zero, `, $0.0123`.
-fn usage_text(usage: Usage) -> String {
-    let mut text = format!("{} tokens", usage.total_tokens());
-    if usage.cost_usd > 0.0 {
-        text.push_str(&format!(", ${:.4}", usage.cost_usd));
-    }
-    text
-}
 
 /// Every file under `dir` (recursively, sorted, relative with `/`), skipping `.git`,
 /// `__pycache__` and symbolic links.

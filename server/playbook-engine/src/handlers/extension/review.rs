@@ -1,10 +1,11 @@
 //! `review_extension_code`: the provider's review and, always, the deterministic contract
 //! checks; critical findings fail the step, warnings are logged.
 
-use super::{load_text_files, log_tokens, usage_text};
+use super::load_text_files;
 use crate::build::{Handler, StepContext, StepOutcome};
 use crate::handlers::codegen::template::contract_checks;
 use crate::handlers::codegen::{FindingSeverity, ReviewFinding, ReviewRequest, Usage, provider_from_env};
+use crate::handlers::codegen::{log_with_tokens, usage_message};
 use crate::handlers::inputs::{RegistryInputs, layout};
 use crate::handlers::outputs::write_output;
 use serde::Serialize;
@@ -66,16 +67,16 @@ fn review(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
         let level = if finding.severity == FindingSeverity::Critical { "critical" } else { "warning" };
         ctx.log(None, format!("{level}: {}", describe(finding)));
     }
-    log_tokens(
+    log_with_tokens(
         ctx,
         format!(
             "reviewed {} files with the {} provider and the contract checks: {} critical, {warnings} warnings ({})",
             files.len(),
             provider.describe(),
             criticals.len(),
-            usage_text(usage)
+            usage_message(&usage)
         ),
-        usage,
+        &usage,
     );
     write_output(ctx.workspace, ACTIVITY, &Output { provider: provider.describe(), files: files.len(), findings: &findings, usage })?;
     if criticals.is_empty() {
