@@ -8,6 +8,7 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+pub mod git;
 pub mod inputs;
 pub mod outputs;
 
@@ -19,5 +20,8 @@ pub use collect_build_inputs::CollectBuildInputs;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register(git::CloneReferenceRegistry::ACTIVITY, Box::new(git::CloneReferenceRegistry::new()));
+    registry.register(git::PushTarget::Extension.activity(), Box::new(git::PushRepo::new(git::PushTarget::Extension)));
+    registry.register(git::PushTarget::Deployment.activity(), Box::new(git::PushRepo::new(git::PushTarget::Deployment)));
     registry
 }
