@@ -476,6 +476,9 @@ fn pushes_both_repositories_over_http_and_a_git_clone_gets_the_same_files() {
     {
         let (outcome, logs) = fx.push(target, &push_env());
         assert_succeeded(&outcome, &logs);
+        if std::env::var_os("GIT_TEST_SHOW_LOGS").is_some() {
+            eprintln!("{}", logs.join("\n"));
+        }
         assert!(!logs.iter().any(|l| l.contains(PASSWORD)), "the password was logged: {logs:?}");
         let pushed: PushedRepo = read_output(&fx.workspace, target.activity()).unwrap().unwrap();
         assert_eq!(pushed.remote, format!("{}/{name}.git", server.url));

@@ -502,8 +502,9 @@ impl PushRepo {
         if ctx.cancel.is_cancelled() {
             return Err(Stop::Cancelled);
         }
+        let started = Instant::now();
         self.push_commit(ctx, &repo, &url, &shown)?;
-        ctx.log(None, format!("pushed {commit_id} to {BRANCH} of {shown}"));
+        ctx.log(None, format!("pushed {commit_id} to {BRANCH} of {shown} in {:.1} s", started.elapsed().as_secs_f64()));
         let output = PushedRepo { remote: shown, branch: BRANCH.to_string(), commit: commit_id.to_string() };
         write_output(ctx.workspace, activity, &output)?;
         Ok(())
@@ -575,7 +576,7 @@ impl PushRepo {
             !ctx.cancel.is_cancelled()
         });
         callbacks.push_transfer_progress(|current, total, bytes| {
-            if total > 0 && throttle.due(current == total) {
+            if total > 0 && current > 0 && throttle.due(current == total) {
                 ctx.log(None, format!("sent {current}/{total} objects ({})", kib(bytes)));
             }
         });
