@@ -9,6 +9,7 @@
 pub mod codegen;
 mod collect_build_inputs;
 mod extension;
+pub mod git;
 pub mod inputs;
 pub mod outputs;
 mod produce_build_report;
@@ -26,5 +27,8 @@ pub fn registry() -> Registry {
     registry.register("review_extension_code", Box::new(extension::ReviewExtensionCode));
     registry.register("compile_extension", Box::new(extension::CompileExtension));
     registry.register("produce_build_report", Box::new(ProduceBuildReport));
+    registry.register(git::CloneReferenceRegistry::ACTIVITY, Box::new(git::CloneReferenceRegistry::new()));
+    registry.register(git::PushTarget::Extension.activity(), Box::new(git::PushRepo::new(git::PushTarget::Extension)));
+    registry.register(git::PushTarget::Deployment.activity(), Box::new(git::PushRepo::new(git::PushTarget::Deployment)));
     registry
 }
