@@ -153,6 +153,7 @@ impl Fixture {
             events: &sink,
             cancel,
             case: &case,
+            case_path: &self.case_dir.join("working_case.yaml"),
             case_text: &self.case_text,
             case_dir: &self.case_dir,
             playbook: &playbook,
