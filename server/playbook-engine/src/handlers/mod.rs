@@ -8,6 +8,7 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+pub mod gitlab;
 pub mod inputs;
 pub mod outputs;
 
@@ -19,5 +20,6 @@ pub use collect_build_inputs::CollectBuildInputs;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register(gitlab::ACTIVITY, Box::new(gitlab::PrepareGitlabWorkspace::from_env()));
     registry
 }
