@@ -418,8 +418,12 @@ fn repo() -> PathBuf {
 
 /// The demo case and its playbook in a temp folder (relative paths kept), in Phase 2.
 fn demo_project(dir: &Path) -> PathBuf {
-    for rel in ["playbooks/registry.md", "fixtures/demo/working_case.yaml", "fixtures/demo/assets/logo-small.png", "fixtures/demo/assets/logo-medium.png"]
-    {
+    for rel in [
+        "playbooks/registry.md",
+        "fixtures/demo/working_case.yaml",
+        "fixtures/demo/assets/logo-small.png",
+        "fixtures/demo/assets/logo-medium.png",
+    ] {
         let to = dir.join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(repo().join(rel), &to).unwrap();
@@ -523,7 +527,10 @@ fn a_first_run_creates_the_group_both_projects_and_memberships_and_a_second_crea
         let st = stub.st();
         let group = st.groups.iter().find(|g| g.full_path == format!("{PARENT}/{HANDLE}")).expect("the subgroup");
         let paths: Vec<_> = st.projects.iter().map(|p| (p.full_path.as_str(), p.namespace_id)).collect();
-        assert_eq!(paths, [(format!("{PARENT}/{HANDLE}/{EXTENSION}").as_str(), group.id), (&*format!("{PARENT}/{HANDLE}/{DEPLOYMENT}"), group.id)]);
+        assert_eq!(
+            paths,
+            [(format!("{PARENT}/{HANDLE}/{EXTENSION}").as_str(), group.id), (&*format!("{PARENT}/{HANDLE}/{DEPLOYMENT}"), group.id)]
+        );
         for p in &st.projects {
             assert_eq!(st.members.get(&(p.id, user_id)), Some(&30), "Developer on {}", p.full_path);
         }
@@ -796,9 +803,17 @@ fn the_python_stub_behaves_like_the_rust_one() {
     assert_eq!(writes(&reqs).len(), 5, "a re-run only reads");
 
     // Seeding and faults through the control endpoints.
-    http("POST", &format!("{control}/_stub/fault"), Some(&json!({"method": "GET", "path": "/users", "status": 500, "body": {"message": "boom"}})));
+    http(
+        "POST",
+        &format!("{control}/_stub/fault"),
+        Some(&json!({"method": "GET", "path": "/users", "status": 500, "body": {"message": "boom"}})),
+    );
     let failed = build(&case, GitlabConfig::new(&stub.url, TOKEN, PARENT).unwrap());
-    assert!(failed.failure().contains("GitLab answered 500 Internal Server Error to GET /users?username=aurelia-dev"), "{}", failed.failure());
+    assert!(
+        failed.failure().contains("GitLab answered 500 Internal Server Error to GET /users?username=aurelia-dev"),
+        "{}",
+        failed.failure()
+    );
     http("POST", &format!("{control}/_stub/reset"), None);
     http(
         "POST",
@@ -807,4 +822,37 @@ fn the_python_stub_behaves_like_the_rust_one() {
     );
     let refused = build(&case, GitlabConfig::new(&stub.url, TOKEN, PARENT).unwrap());
     assert!(refused.failure().contains("is scheduled for deletion"), "{}", refused.failure());
+}
+
+#[test]
+fn lists_are_read_page_by_page_until_x_next_page_is_empty() {
+    use playbook_engine::handlers::gitlab::GitlabClient;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/v4", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                while reader.read_line(&mut String::new()).is_ok_and(|n| n > 2) {}
+                let target = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+                seen.lock().unwrap().push(target.clone());
+                let (body, next) = if target.ends_with("page=1") { (r#"[{"id":1},{"id":2}]"#, "2") } else { (r#"[{"id":3}]"#, "") };
+                let mut out = stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Next-Page: {next}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+    }
+    let client = GitlabClient::new(&GitlabConfig::new(&url, TOKEN, PARENT).unwrap()).unwrap();
+    let items = client.get_all("/users?username=x").map_err(|e| format!("{e:?}")).unwrap();
+    let ids: Vec<u64> = items.iter().filter_map(|i| i["id"].as_u64()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    assert_eq!(*seen.lock().unwrap(), ["/api/v4/users?username=x&per_page=100&page=1", "/api/v4/users?username=x&per_page=100&page=2"]);
 }

@@ -301,7 +301,9 @@ fn refusal(method: &Method, path: &str, answer: &Answer) -> String {
     let said = if message.is_empty() { String::new() } else { format!(": {message}") };
     let hint = match answer.status {
         401 => " (GITLAB_TOKEN is invalid, expired or revoked; it needs the `api` scope)",
-        403 => " (the token's user lacks the permission: it needs the Owner or Maintainer role on GITLAB_GROUP, or the instance restricts this)",
+        403 => {
+            " (the token's user lacks the permission: it needs the Owner or Maintainer role on GITLAB_GROUP, or the instance restricts this)"
+        }
         404 => " (not found, or not visible to the token's user)",
         409 => " (conflict: it already exists or is being changed)",
         400 | 422 => " (GitLab rejected the request: a naming or validation problem)",
@@ -477,7 +479,9 @@ fn ensure_project(client: &GitlabClient, group_id: u64, group_path: &str, name: 
             let id = id_of(&project, "the project")?;
             log(format!("project `{full}` exists (id {id})"));
             if let Some(visibility) = text_of(&project, "visibility").filter(|v| v != "private") {
-                log(format!("note: project `{full}` is {visibility}, not private; left as it is (change it in GitLab if it should be private)"));
+                log(format!(
+                    "note: project `{full}` is {visibility}, not private; left as it is (change it in GitLab if it should be private)"
+                ));
             }
             ensure_default_branch(client, project, &full, log)?
         }
@@ -521,7 +525,8 @@ fn ensure_default_branch(client: &GitlabClient, project: Value, full: &str, log:
     let current = current.unwrap_or_default();
     let branch_path = format!("/projects/{id}/repository/branches/{}", encode_segment(DEFAULT_BRANCH));
     if client.get_optional(&branch_path)?.is_none() {
-        let create = format!("/projects/{id}/repository/branches?branch={}&ref={}", encode_segment(DEFAULT_BRANCH), encode_segment(&current));
+        let create =
+            format!("/projects/{id}/repository/branches?branch={}&ref={}", encode_segment(DEFAULT_BRANCH), encode_segment(&current));
         client.post(&create, &json!({}))?;
         log(format!("project `{full}` had no `{DEFAULT_BRANCH}` branch: created it from `{current}`"));
     }
@@ -568,7 +573,14 @@ fn find_user(client: &GitlabClient, plan: &Plan, log: &dyn Fn(String)) -> Result
     Ok(user)
 }
 
-fn ensure_developer(client: &GitlabClient, project: &Value, name: &str, handle: &str, user_id: u64, log: &dyn Fn(String)) -> Result<(), Stop> {
+fn ensure_developer(
+    client: &GitlabClient,
+    project: &Value,
+    name: &str,
+    handle: &str,
+    user_id: u64,
+    log: &dyn Fn(String),
+) -> Result<(), Stop> {
     let id = id_of(project, "the project")?;
     let effective = client.get_optional(&format!("/projects/{id}/members/all/{user_id}"))?;
     let level = effective.as_ref().and_then(|m| m.get("access_level")).and_then(Value::as_u64);
@@ -597,9 +609,7 @@ fn ensure_developer(client: &GitlabClient, project: &Value, name: &str, handle: 
 
 fn describe(project: &Value) -> Result<GitlabProject, Stop> {
     let id = id_of(project, "the project")?;
-    let need = |key: &str| {
-        text_of(project, key).ok_or_else(|| Stop::Failed(format!("GitLab's answer for project {id} has no `{key}`")))
-    };
+    let need = |key: &str| text_of(project, key).ok_or_else(|| Stop::Failed(format!("GitLab's answer for project {id} has no `{key}`")));
     Ok(GitlabProject {
         id,
         path_with_namespace: need("path_with_namespace")?,
@@ -647,17 +657,23 @@ impl Handler for PrepareGitlabWorkspace {
             Ok(c) => c.with_cancel(ctx.cancel.clone()),
             Err(e) => return StepOutcome::Failed(e),
         };
-        ctx.log(None, format!("GitLab at {}: the group `{}` with `{}` and `{}`", config.api_url, plan.group_path(), plan.projects[0], plan.projects[1]));
+        ctx.log(
+            None,
+            format!(
+                "GitLab at {}: the group `{}` with `{}` and `{}`",
+                config.api_url,
+                plan.group_path(),
+                plan.projects[0],
+                plan.projects[1]
+            ),
+        );
         let log = |m: String| ctx.log(None, m);
         match ensure_workspace(&client, &plan, &log) {
             Ok(workspace) => {
                 if let Err(e) = write_output(ctx.workspace, ACTIVITY, &workspace) {
                     return StepOutcome::Failed(format!("the GitLab workspace is ready, but {e}"));
                 }
-                ctx.log(
-                    None,
-                    format!("ready: {} and {}", workspace.extension.http_url_to_repo, workspace.deployment.http_url_to_repo),
-                );
+                ctx.log(None, format!("ready: {} and {}", workspace.extension.http_url_to_repo, workspace.deployment.http_url_to_repo));
                 StepOutcome::Succeeded
             }
             Err(Stop::Cancelled) => StepOutcome::Cancelled,
@@ -687,7 +703,10 @@ mod tests {
     fn messages_come_out_of_every_error_shape() {
         assert_eq!(gitlab_message(&json!({"message": "403 Forbidden"})), "403 Forbidden");
         assert_eq!(gitlab_message(&json!({"message": {"path": ["has already been taken"]}})), "path has already been taken");
-        assert_eq!(gitlab_message(&json!({"error": "invalid_token", "error_description": "Token was revoked."})), "invalid_token — Token was revoked.");
+        assert_eq!(
+            gitlab_message(&json!({"error": "invalid_token", "error_description": "Token was revoked."})),
+            "invalid_token — Token was revoked."
+        );
         assert_eq!(gitlab_message(&json!("<html>Bad gateway</html>\nmore")), "<html>Bad gateway</html>");
         assert_eq!(encode_segment("openg2p/impl-x.y"), "openg2p%2Fimpl-x.y");
     }
