@@ -331,7 +331,9 @@ fn deletion_scheduled(object: &Value) -> Option<String> {
 }
 
 fn id_of(object: &Value, what: &str) -> Result<u64, Stop> {
-    object.get("id").and_then(Value::as_u64).ok_or_else(|| Stop::Failed(format!("GitLab's answer for {what} has no numeric id")))
+    object.get("id").and_then(Value::as_u64).ok_or_else(|| {
+        Stop::Failed(format!("the answer for {what} has no numeric id: is GITLAB_API_URL the REST v4 root (https://<host>/api/v4)?"))
+    })
 }
 
 fn text_of(object: &Value, key: &str) -> Option<String> {
