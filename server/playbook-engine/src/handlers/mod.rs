@@ -10,6 +10,7 @@ pub mod codegen;
 mod collect_build_inputs;
 mod extension;
 pub mod git;
+pub mod gitlab;
 pub mod inputs;
 pub mod outputs;
 mod produce_build_report;
@@ -30,5 +31,6 @@ pub fn registry() -> Registry {
     registry.register(git::CloneReferenceRegistry::ACTIVITY, Box::new(git::CloneReferenceRegistry::new()));
     registry.register(git::PushTarget::Extension.activity(), Box::new(git::PushRepo::new(git::PushTarget::Extension)));
     registry.register(git::PushTarget::Deployment.activity(), Box::new(git::PushRepo::new(git::PushTarget::Deployment)));
+    registry.register(gitlab::ACTIVITY, Box::new(gitlab::PrepareGitlabWorkspace::from_env()));
     registry
 }
