@@ -140,3 +140,181 @@ def test_a_local_build_without_an_engine_runs_every_local_step_up_to_the_images(
     assert any("ui" in m for m in modules), modules
     assert len([m for m in modules if m.startswith("test_api_")]) == {"demo": 3, "farmers": 2}[case_dir], modules
     print(f"\n[{case_dir}] pytest collected {len(ids)} generated tests in {len(modules)} modules")
+
+
+# ── the full build through the language server ─────────────────────────────────────────────
+
+
+def engine_env() -> dict[str, str]:
+    """The container engine and image registry that scripts/container-engine-setup started
+    (scripts/test does before running the suites). Without them, CI fails; a developer's run
+    skips with the reason."""
+    needed = ["DOCKER_HOST", "BUILD_BASE_IMAGE", "CONTAINER_REGISTRY_ADDRESS"]
+    missing = [name for name in needed if not os.environ.get(name)]
+    if missing:
+        message = f"no container engine: {', '.join(missing)} unset; run `eval \"$(sudo scripts/container-engine-setup)\"` first"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    keep = needed + ["CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF", "DOCKER_COMPOSE_CMD"]
+    return {name: os.environ[name] for name in keep if os.environ.get(name)}
+
+
+@pytest.fixture
+def git_server(tmp_path):
+    """nginx + fcgiwrap + git http-backend on loopback, with basic auth."""
+    root, prefix = tmp_path / "git-root", tmp_path / "git-server"
+    root.mkdir()
+    password = "push-secret-4711"
+    script = REPO / "scripts" / "git-http-server"
+    started = subprocess.run(
+        ["bash", str(script), "start", "--root", str(root), "--prefix", str(prefix), "--user", "builder"],
+        env={**os.environ, "GIT_HTTP_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 0, f"git-http-server: {started.stderr} (install with scripts/install-git-http-server)"
+    url = started.stdout.strip().splitlines()[-1]
+    try:
+        yield {"url": url, "root": root, "user": "builder", "password": password}
+    finally:
+        subprocess.run(["bash", str(script), "stop", "--prefix", str(prefix)], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def gitlab(git_server):
+    """The GitLab REST stub; its projects' `http_url_to_repo` point at the git server."""
+    stub = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "tests" / "stubs" / "gitlab_stub.py"),
+            "--port",
+            "0",
+            "--token",
+            GITLAB_TOKEN,
+            "--group",
+            GITLAB_GROUP,
+            "--user",
+            "aurelia-dev:registry-team@social.aurelia.example",
+            "--http-base",
+            git_server["url"],
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        api = stub.stdout.readline().strip()
+        assert api.startswith("http://127.0.0.1:"), api
+        yield api
+    finally:
+        stub.terminate()
+        stub.wait(timeout=10)
+
+
+def tree(path: Path, skip: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Every file under `path` by relative name, leaving out caches and `skip` folders."""
+    out = {}
+    for f in sorted(path.rglob("*")):
+        rel = f.relative_to(path)
+        if f.is_dir() or rel.parts[0] in (".git", *skip) or "__pycache__" in rel.parts or ".pytest_cache" in rel.parts:
+            continue
+        out[str(rel)] = f.read_bytes()
+    return out
+
+
+def field(event, name: str):
+    return event.get(name) if isinstance(event, dict) else getattr(event, name, None)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(1500)
+async def test_a_full_build_through_the_language_server_publishes_everything(tmp_path, reference, git_server, gitlab):
+    engine = engine_env()
+    case = make_project(tmp_path / "ws", "demo")
+    root = (tmp_path / "ws").resolve()
+    handle, registry = "aurelia-dev", engine["CONTAINER_REGISTRY_ADDRESS"]
+    namespace = f"{GITLAB_GROUP}/{handle}"
+    for project in ["aurelia-households-extension", "aurelia-households-deployment"]:
+        bare = git_server["root"] / namespace / f"{project}.git"
+        subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=develop", str(bare)], check=True)
+    env = base_env(
+        reference,
+        **engine,
+        GITLAB_API_URL=gitlab,
+        GITLAB_TOKEN=GITLAB_TOKEN,
+        GITLAB_GROUP=GITLAB_GROUP,
+        GIT_PUSH_USERNAME=git_server["user"],
+        GIT_PUSH_PASSWORD=git_server["password"],
+        CONTAINER_REGISTRY=f"{registry}/{namespace}",
+        SANDBOX_API_PORT=str(free_port()),
+        SANDBOX_UI_PORT=str(free_port()),
+    )
+    client = await start_server(root, "visual-studio-code", trusted=True, env=env)
+    case_uri = open_file(client, case)
+    workspace = None
+    try:
+        started = await run_command(client, "playbook.runBuild", {"uri": case_uri})
+        job = field(started, "job")
+        assert job, started
+        workspace = case.parent / ".playbook" / "builds" / job / "workspace"
+        deadline = time.monotonic() + 1200
+        summary = None
+        while summary is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            summary = next((e for e in client.build_events if field(e, "job") == job and field(e, "kind") == "summary"), None)
+        events = [e for e in client.build_events if field(e, "job") == job]
+        failures = [(field(e, "activity"), field(e, "message")) for e in events if field(e, "kind") == "step_fail"]
+        assert summary is not None, f"no summary within 20 min; failures: {failures}"
+        timings = {field(e, "activity"): field(e, "duration_ms") for e in events if field(e, "kind") in ("step_done", "step_fail")}
+        print("\nstep durations (ms): " + ", ".join(f"{a} {d}" for a, d in timings.items()))
+        assert field(summary, "status") == "succeeded", failures
+
+        # Every step streamed to the client, in playbook order, every event id in turn.
+        assert [field(e, "id") for e in events] == list(range(1, len(events) + 1))
+        assert [field(e, "activity") for e in events if field(e, "kind") == "step_start"] == ALL_ACTIVITIES
+        assert [field(e, "activity") for e in events if field(e, "kind") == "step_done"] == ALL_ACTIVITIES
+        # Secrets never reach the client or the log on disk.
+        on_disk = (case.parent / ".playbook" / "builds" / job / "events.jsonl").read_text(encoding="utf-8")
+        for secret in (GITLAB_TOKEN, git_server["password"]):
+            assert secret not in on_disk
+            assert all(secret not in str(field(e, "message")) for e in events)
+
+        # The pushed repositories, cloned back by the git CLI, hold exactly what was generated.
+        for project, content, skip in [
+            ("aurelia-households-extension", workspace / "extension", ()),
+            ("aurelia-households-deployment", workspace / "deployment", ("test-results",)),
+        ]:
+            base = git_server["url"].replace("http://", f"http://{git_server['user']}:{git_server['password']}@")
+            clone = tmp_path / "clones" / project
+            subprocess.run(["git", "clone", "-q", "--branch", "develop", f"{base}/{namespace}/{project}.git", str(clone)], check=True)
+            assert tree(clone) == tree(content, skip), project
+        assert (tmp_path / "clones" / "aurelia-households-deployment" / "tests").is_dir(), "the test suite is in the deployment repository"
+
+        # Every image is in the registry under the develop tag.
+        images = json.loads((workspace / "deployment" / "images.json").read_text(encoding="utf-8"))
+        assert {i["service"] for i in images} == {"api", "staff-portal"}
+        for image in images:
+            name = image["image"].split("/", 1)[1].rsplit(":", 1)[0]
+            with urllib.request.urlopen(f"http://{registry}/v2/{name}/tags/list", timeout=10) as answer:
+                assert "develop" in json.load(answer)["tags"], name
+
+        # The smoke tests ran against the sandbox and passed; the Build Report lists the results.
+        junit = (workspace / "deployment" / "test-results" / "junit.xml").read_text(encoding="utf-8")
+        assert re.search(r'failures="0"', junit) and re.search(r'errors="0"', junit), junit[:500]
+        reports = sorted((case.parent / "reports").glob("phase-2-*.md"))
+        assert reports, "no Build Report"
+        report = reports[-1].read_text(encoding="utf-8")
+        assert f"GitLab project `{namespace}/aurelia-households-extension`" in report
+        assert "Smoke tests:" in report and " 0 failed" in report
+        assert GITLAB_TOKEN not in report
+    finally:
+        await stop_server(client)
+        if workspace is not None and (workspace / "deployment" / "docker-compose.sandbox.yaml").exists():
+            compose = (env.get("DOCKER_COMPOSE_CMD") or "docker-compose").split()
+            subprocess.run(
+                [*compose, "-p", "mosd-aurelia-households-sandbox", "-f", str(workspace / "deployment" / "docker-compose.sandbox.yaml"), "down"],
+                env=env,
+                capture_output=True,
+                timeout=120,
+            )
