@@ -8,6 +8,8 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+mod containers;
+mod sandbox;
 pub mod inputs;
 pub mod outputs;
 
@@ -19,5 +21,9 @@ pub use collect_build_inputs::CollectBuildInputs;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register("build_images_locally", Box::new(containers::BuildImagesLocally));
+    registry.register("push_images_to_registry", Box::new(containers::PushImagesToRegistry));
+    registry.register("deploy_local_sandbox", Box::new(sandbox::DeployLocalSandbox));
+    registry.register("run_smoke_tests", Box::new(sandbox::RunSmokeTests));
     registry
 }
