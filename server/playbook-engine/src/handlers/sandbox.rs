@@ -414,21 +414,35 @@ async fn run_healthcheck(docker: &Docker, id: &str, test: &[String]) -> Result<(
         .create_exec(id, bollard::exec::CreateExecOptions { cmd: Some(cmd), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() })
         .await
         .map_err(|e| format!("cannot run the healthcheck: {e}"))?;
+    let mut said = String::new();
     match docker.start_exec(&exec.id, None).await.map_err(|e| format!("cannot run the healthcheck: {e}"))? {
         bollard::exec::StartExecResults::Attached { mut output, .. } => {
-            let run = async { while output.next().await.is_some() {} };
+            let run = async {
+                while let Some(Ok(chunk)) = output.next().await {
+                    said.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                }
+            };
             if tokio::time::timeout(Duration::from_secs(10), run).await.is_err() {
                 return Err("the healthcheck took over 10 s".to_string());
             }
         }
         bollard::exec::StartExecResults::Detached => {}
     }
-    let inspect = docker.inspect_exec(&exec.id).await.map_err(|e| format!("cannot read the healthcheck's result: {e}"))?;
-    match inspect.exit_code {
-        Some(0) => Ok(()),
-        Some(code) => Err(format!("the healthcheck exited with {code}")),
-        None => Err("the healthcheck did not finish".to_string()),
+    // The exit code can lag the end of the output a little.
+    for _ in 0..20 {
+        let inspect = docker.inspect_exec(&exec.id).await.map_err(|e| format!("cannot read the healthcheck's result: {e}"))?;
+        if inspect.running != Some(true) {
+            let said = last_lines(said.trim(), 3);
+            let said = if said.is_empty() { String::new() } else { format!(": {said}") };
+            return match inspect.exit_code {
+                Some(0) => Ok(()),
+                Some(code) => Err(format!("the healthcheck exited with {code}{said}")),
+                None => Err(format!("the healthcheck did not finish{said}")),
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Err("the healthcheck is still running after 12 s".to_string())
 }
 
 /// A container's last log lines, through the engine.
