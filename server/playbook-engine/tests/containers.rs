@@ -97,12 +97,7 @@ fn run_step(activity: &str, workspace: &Path, case_text: &str, env: &[(&str, Str
     };
     let outcome = handler.run(&ctx);
     events.sync();
-    let logs = read_events(&events_path, 0)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == EventKind::Log)
-        .filter_map(|e| e.message)
-        .collect();
+    let logs = read_events(&events_path, 0).unwrap().into_iter().filter(|e| e.kind == EventKind::Log).filter_map(|e| e.message).collect();
     let _ = std::fs::remove_file(&events_path);
     StepRun { outcome, logs }
 }
@@ -290,11 +285,15 @@ fn image_workspace(dir: &Path, path: &str, tag: &str, api_run: &str) -> Vec<Stri
     write(&dir.join("extension/pkg/__init__.py"), "VALUE = 1\n");
     write(
         &dir.join("deployment/docker/api/Dockerfile"),
-        &format!("ARG BASE_IMAGE=python:3.11-slim\nFROM ${{BASE_IMAGE}}\nARG BASE_IMAGE\nCOPY . /app\nRUN {api_run}\nCMD [\"python3\", \"-c\", \"import pkg\"]\n"),
+        &format!(
+            "ARG BASE_IMAGE=python:3.11-slim\nFROM ${{BASE_IMAGE}}\nARG BASE_IMAGE\nCOPY . /app\nRUN {api_run}\nCMD [\"python3\", \"-c\", \"import pkg\"]\n"
+        ),
     );
     write(
         &dir.join("deployment/docker/staff-portal/Dockerfile"),
-        &format!("ARG BASE_IMAGE=python:3.11-slim\nFROM ${{BASE_IMAGE}}\nCOPY index.html /srv/index.html\nRUN test -f /srv/index.html && echo portal-marker {tag}\n"),
+        &format!(
+            "ARG BASE_IMAGE=python:3.11-slim\nFROM ${{BASE_IMAGE}}\nCOPY index.html /srv/index.html\nRUN test -f /srv/index.html && echo portal-marker {tag}\n"
+        ),
     );
     write(&dir.join("deployment/docker/staff-portal/index.html"), "<h1>portal</h1>\n");
     let images = serde_json::json!([
@@ -332,7 +331,12 @@ fn images_build_from_dockerfiles_in_and_outside_their_context_and_push_to_a_regi
     let ws = dir.0.join("workspace");
     let registry = ImageRegistry::start(false);
     let tag = unique();
-    let images = image_workspace(&ws, &format!("{}/pbt", registry.address), &tag, &format!("test -f /app/pkg/__init__.py && echo api-marker-$BASE_IMAGE {tag}"));
+    let images = image_workspace(
+        &ws,
+        &format!("{}/pbt", registry.address),
+        &tag,
+        &format!("test -f /app/pkg/__init__.py && echo api-marker-$BASE_IMAGE {tag}"),
+    );
     let case = case_text(&format!("b{tag}"));
 
     let started = Instant::now();

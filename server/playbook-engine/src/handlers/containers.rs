@@ -30,12 +30,7 @@ const LONG_REQUEST_SECS: u64 = 3600;
 /// A setting: from the step's environment when it has it (a caller embedding the engine may
 /// set one per build), else from the process environment; blank counts as unset.
 pub(crate) fn setting(ctx: &StepContext<'_>, name: &str) -> Option<String> {
-    ctx.env
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .or_else(|| std::env::var(name).ok())
-        .filter(|v| !v.trim().is_empty())
+    ctx.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).or_else(|| std::env::var(name).ok()).filter(|v| !v.trim().is_empty())
 }
 
 /// The engine address: `DOCKER_HOST` (a `unix://`, `tcp://` or `http://` URL, or a bare socket
@@ -267,7 +262,12 @@ async fn build_all(ctx: &StepContext<'_>, specs: &[ImageSpec]) -> StepOutcome {
 }
 
 /// Build one image; `Ok(None)` when cancelled.
-async fn build_one(ctx: &StepContext<'_>, docker: &Docker, spec: &ImageSpec, base_image: Option<&str>) -> Result<Option<BuiltImage>, String> {
+async fn build_one(
+    ctx: &StepContext<'_>,
+    docker: &Docker,
+    spec: &ImageSpec,
+    base_image: Option<&str>,
+) -> Result<Option<BuiltImage>, String> {
     let context = inside(ctx.workspace, "context", &spec.context)?;
     let dockerfile = inside(ctx.workspace, "Dockerfile", &spec.dockerfile)?;
     let (tar, dockerfile_name) = context_tar(&context, &dockerfile).map_err(|e| format!("{}: {e}", spec.service))?;
@@ -324,7 +324,12 @@ async fn build_one(ctx: &StepContext<'_>, docker: &Docker, spec: &ImageSpec, bas
         ctx.log(None, rest);
     }
     let inspect = docker.inspect_image(&spec.image).await.map_err(|e| {
-        format!("the build of {} ended but the engine has no image {}: {e}\nlast lines of the build:\n{}", spec.service, spec.image, tail.text())
+        format!(
+            "the build of {} ended but the engine has no image {}: {e}\nlast lines of the build:\n{}",
+            spec.service,
+            spec.image,
+            tail.text()
+        )
     })?;
     let id = inspect.id.unwrap_or_default();
     ctx.log(None, format!("built {} = {id}", spec.image));
@@ -369,7 +374,12 @@ impl crate::build::Handler for PushImagesToRegistry {
 fn credentials(ctx: &StepContext<'_>, server: &str) -> Option<DockerCredentials> {
     let user = setting(ctx, "CONTAINER_REGISTRY_USER")?;
     let password = setting(ctx, "CONTAINER_REGISTRY_PASSWORD").unwrap_or_default();
-    Some(DockerCredentials { username: Some(user), password: Some(password), serveraddress: Some(server.to_string()), ..Default::default() })
+    Some(DockerCredentials {
+        username: Some(user),
+        password: Some(password),
+        serveraddress: Some(server.to_string()),
+        ..Default::default()
+    })
 }
 
 async fn push_all(ctx: &StepContext<'_>, specs: &[ImageSpec]) -> StepOutcome {
@@ -400,7 +410,10 @@ async fn push_one(ctx: &StepContext<'_>, docker: &Docker, image: &str) -> Result
     }
     let server = registry_host(image);
     let creds = credentials(ctx, &server);
-    ctx.log(None, format!("pushing {image} to {server}{}", if creds.is_some() { " (with CONTAINER_REGISTRY_USER's credentials)" } else { "" }));
+    ctx.log(
+        None,
+        format!("pushing {image} to {server}{}", if creds.is_some() { " (with CONTAINER_REGISTRY_USER's credentials)" } else { "" }),
+    );
     let (name, tag) = split_tag(image);
     let options = PushImageOptionsBuilder::default().tag(tag).build();
     let mut stream = docker.push_image(name, Some(options), creds);

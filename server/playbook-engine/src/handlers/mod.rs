@@ -9,9 +9,9 @@
 pub mod codegen;
 mod collect_build_inputs;
 mod containers;
-mod sandbox;
 pub mod inputs;
 pub mod outputs;
+mod sandbox;
 
 use crate::build::Registry;
 

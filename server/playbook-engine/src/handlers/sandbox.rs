@@ -8,8 +8,8 @@ use super::outputs::{read_output, write_output};
 use crate::build::handler::{describe_exit, kill_group, signal_group, stream_lines};
 use crate::build::{StepContext, StepOutcome};
 use bollard::Docker;
-use futures::StreamExt;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
@@ -166,11 +166,11 @@ pub(crate) fn run_streamed(ctx: &StepContext<'_>, mut command: Command, what: &s
 
 fn port_from_env(ctx: &StepContext<'_>, name: &str, default: u16) -> Result<u16, String> {
     match setting(ctx, name) {
-        Some(text) => {
-            text.trim().parse().map_err(|_| format!("{name}={text} is not a port number (1–65535)")).and_then(|p: u16| {
-                if p == 0 { Err(format!("{name}=0 is not a port number (1–65535)")) } else { Ok(p) }
-            })
-        }
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={text} is not a port number (1–65535)"))
+            .and_then(|p: u16| if p == 0 { Err(format!("{name}=0 is not a port number (1–65535)")) } else { Ok(p) }),
         _ => Ok(default),
     }
 }
@@ -282,7 +282,8 @@ fn without_url(e: &reqwest::Error) -> String {
 /// timers (podman without systemd) leave health at `starting`: then the handler runs the
 /// container's healthcheck command itself, through an exec.
 async fn wait_healthy(ctx: &StepContext<'_>, deployment: &SandboxDeployment, timeout: Duration) -> Result<Waited, String> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    let client =
+        reqwest::Client::builder().timeout(Duration::from_secs(3)).build().map_err(|e| format!("cannot make an HTTP client: {e}"))?;
     let docker = match connect(ctx).await {
         Ok(docker) => Some(docker),
         Err(e) => {
@@ -411,7 +412,10 @@ async fn run_healthcheck(docker: &Docker, id: &str, test: &[String]) -> Result<(
         _ => return Err("the healthcheck has not passed yet".to_string()),
     };
     let exec = docker
-        .create_exec(id, bollard::exec::CreateExecOptions { cmd: Some(cmd), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() })
+        .create_exec(
+            id,
+            bollard::exec::CreateExecOptions { cmd: Some(cmd), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() },
+        )
         .await
         .map_err(|e| format!("cannot run the healthcheck: {e}"))?;
     let mut said = String::new();
