@@ -338,6 +338,7 @@ fn images_build_from_dockerfiles_in_and_outside_their_context_and_push_to_a_regi
         &format!("test -f /app/pkg/__init__.py && echo api-marker-$BASE_IMAGE {tag}"),
     );
     let case = case_text(&format!("b{tag}"));
+    let mut _cleanup = RemoveImages(engine, images.clone());
 
     let started = Instant::now();
     let run = run_step("build_images_locally", &ws, &case, &engine.env());
@@ -380,6 +381,7 @@ fn images_build_from_dockerfiles_in_and_outside_their_context_and_push_to_a_regi
     let refusing = ImageRegistry::start(true);
     let ws2 = dir.0.join("workspace2");
     let refs = image_workspace(&ws2, &format!("{}/pbt", refusing.address), &tag, "true");
+    _cleanup.1.extend(refs.iter().cloned());
     for (from, to) in images.iter().zip(&refs) {
         let (name, tag) = to.rsplit_once(':').unwrap();
         let status = Command::new("podman").args(["--url", &engine.docker_host, "tag", from, &format!("{name}:{tag}")]).status();
@@ -391,8 +393,16 @@ fn images_build_from_dockerfiles_in_and_outside_their_context_and_push_to_a_regi
     // The registry's answer as the engine relays it (a read-only registry refuses uploads).
     assert!(message.contains("405") && message.contains("blobs/uploads"), "{message}");
     assert!(!ws2.join(".outputs/push_images_to_registry.json").exists());
-    for image in images.iter().chain(&refs) {
-        let _ = Command::new("podman").args(["--url", &engine.docker_host, "rmi", "-f", image]).output();
+}
+
+/// Removes the test's images from the engine when the test ends, passed or not.
+struct RemoveImages<'a>(&'a Engine, Vec<String>);
+
+impl Drop for RemoveImages<'_> {
+    fn drop(&mut self) {
+        for image in &self.1 {
+            let _ = Command::new("podman").args(["--url", &self.0.docker_host, "rmi", "-f", image]).output();
+        }
     }
 }
 
