@@ -8,12 +8,16 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+mod containers;
 mod extension;
 pub mod git;
 pub mod gitlab;
 pub mod inputs;
+pub mod inputs;
+pub mod outputs;
 pub mod outputs;
 mod produce_build_report;
+mod sandbox;
 
 use crate::build::Registry;
 
@@ -32,5 +36,9 @@ pub fn registry() -> Registry {
     registry.register(git::PushTarget::Extension.activity(), Box::new(git::PushRepo::new(git::PushTarget::Extension)));
     registry.register(git::PushTarget::Deployment.activity(), Box::new(git::PushRepo::new(git::PushTarget::Deployment)));
     registry.register(gitlab::ACTIVITY, Box::new(gitlab::PrepareGitlabWorkspace::from_env()));
+    registry.register("build_images_locally", Box::new(containers::BuildImagesLocally));
+    registry.register("push_images_to_registry", Box::new(containers::PushImagesToRegistry));
+    registry.register("deploy_local_sandbox", Box::new(sandbox::DeployLocalSandbox));
+    registry.register("run_smoke_tests", Box::new(sandbox::RunSmokeTests));
     registry
 }
