@@ -8,6 +8,7 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+mod deployment;
 pub mod inputs;
 pub mod outputs;
 
@@ -19,5 +20,8 @@ pub use collect_build_inputs::CollectBuildInputs;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register("generate_deployment_files", Box::new(deployment::GenerateDeploymentFiles));
+    registry.register("compile_deployment", Box::new(deployment::CompileDeployment));
+    registry.register("generate_test_suite", Box::new(deployment::GenerateTestSuite));
     registry
 }
