@@ -365,3 +365,195 @@ fn the_generated_suite_is_collected_by_pytest_with_a_module_per_register_and_the
     }
     assert!(!ids.iter().any(|id| id.starts_with("test_api_household_asset.py::test_the_functional_id")), "no pattern, no id test");
 }
+
+/// A stand-in for the extension's API, written to the brief's contract (stdlib Python): it
+/// lets the generated suite run here before the real server exists. Reads the Registers as
+/// `RegistryInputs` JSON from argv[1], prints its port.
+const CONTRACT_API: &str = r#"
+import datetime, json, random, re, string, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+registers = {r["mnemonic"]: r for r in json.load(open(sys.argv[1]))["registers"]}
+tables = {seg: {} for seg in registers}
+lock = threading.Lock()
+
+def kind(sql):
+    base = re.split(r"[( ]", sql.lower())[0]
+    if base in ("int", "integer", "smallint", "bigint"): return "integer"
+    if base in ("numeric", "decimal", "real", "float", "double"): return "number"
+    if base in ("bool", "boolean"): return "boolean"
+    return "text"
+
+def problems(reg, body, partial):
+    if not isinstance(body, dict): return ["body is not an object"]
+    cols = {c["name"]: c for c in reg["columns"]}
+    errors = ["unknown column %s" % k for k in body if k not in cols]
+    for name, c in cols.items():
+        if name not in body:
+            if not partial and not c["nullable"] and c["default"] is None: errors.append("%s is required" % name)
+            continue
+        v, k = body[name], kind(c["sql_type"])
+        ok = (v is None and c["nullable"]) or (k == "integer" and isinstance(v, int) and not isinstance(v, bool)) \
+            or (k == "number" and isinstance(v, (int, float)) and not isinstance(v, bool)) or (k == "boolean" and isinstance(v, bool)) \
+            or (k == "text" and isinstance(v, str))
+        if not ok: errors.append("%s: wrong type" % name)
+    return errors
+
+def functional_id(p, n):
+    if p["body_kind"] == "random": body = "".join(random.choice(string.ascii_uppercase + string.digits) for _ in range(p["body_length"]))
+    else: body = str(n).zfill(p["body_length"])
+    out = (p["prefix"] + p["separator"] if p["prefix"] else "") + body
+    return out + (p["separator"] + p["suffix"] if p["suffix"] else "")
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args): pass
+    def send(self, status, obj=None):
+        data = b"" if obj is None else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def route(self):
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if len(parts) in (2, 3) and parts[0] == "api" and parts[1] in registers:
+            return parts[1], (parts[2] if len(parts) == 3 else None)
+        return None, None
+    def body(self):
+        try: return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+        except ValueError: return None
+    def do_OPTIONS(self): self.send(204)
+    def do_GET(self):
+        if self.path == "/health": return self.send(200, {"status": "ok"})
+        seg, rid = self.route()
+        if seg is None: return self.send(404, {"errors": ["not found"]})
+        if rid is None: return self.send(200, {"items": list(tables[seg].values())})
+        rec = tables[seg].get(rid)
+        self.send(200, rec) if rec else self.send(404, {"errors": ["no record %s" % rid]})
+    def do_POST(self):
+        seg, rid = self.route()
+        if seg is None or rid is not None: return self.send(404, {"errors": ["not found"]})
+        reg, body = registers[seg], self.body()
+        errors = problems(reg, body, False)
+        if errors: return self.send(422, {"errors": errors})
+        with lock:
+            n = len(tables[seg]) + 1
+            rec = {"id": n}
+            for c in reg["columns"]:
+                default = c["default"]
+                if default == "now()": default = datetime.date.today().isoformat()
+                rec[c["name"]] = body.get(c["name"], default)
+            if reg["id_pattern"]: rec["functional_id"] = functional_id(reg["id_pattern"], n)
+            tables[seg][str(n)] = rec
+        self.send(201, rec)
+    def do_PUT(self):
+        seg, rid = self.route()
+        if seg is None or rid not in tables.get(seg, {}): return self.send(404, {"errors": ["not found"]})
+        body = self.body()
+        errors = problems(registers[seg], body, True)
+        if errors: return self.send(422, {"errors": errors})
+        with lock: tables[seg][rid].update(body)
+        self.send(200, tables[seg][rid])
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// A child process killed when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start a process and read its port from the first stdout line that has one.
+fn start_with_port(command: &mut Command, port_in: impl Fn(&str) -> Option<u16> + Send + 'static) -> (Child, u16) {
+    use std::io::BufRead;
+    let mut child = Child(command.stdout(std::process::Stdio::piped()).spawn().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(port) = port_in(&line) {
+                let _ = tx.send(port);
+            }
+        }
+    });
+    let port = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the process printed its port");
+    (child, port)
+}
+
+#[test]
+fn the_generated_suite_passes_against_an_api_that_follows_the_contract_and_the_real_portal() {
+    let Some(python) = test_python() else {
+        assert!(std::env::var_os("CI").is_none(), "no Python with pytest, httpx and pytest-playwright (set DEPLOYMENT_TEST_PYTHON)");
+        eprintln!("SKIP: no Python with the suite's packages");
+        return;
+    };
+    let dir = TempDir::new("run");
+    let case = demo_project(&dir.0, |t| t);
+    succeeded(&case, "generate_deployment_files");
+    let ws = succeeded(&case, "generate_test_suite").workspace;
+
+    let text = std::fs::read_to_string(&case).unwrap();
+    let inputs = playbook_engine::handlers::inputs::RegistryInputs::from_case(&playbook_core::case::Case::parse(&text)).unwrap();
+    std::fs::write(dir.0.join("registers.json"), serde_json::to_vec(&inputs).unwrap()).unwrap();
+    std::fs::write(dir.0.join("contract_api.py"), CONTRACT_API).unwrap();
+    let (_api, api_port) =
+        start_with_port(Command::new(&python).arg(dir.0.join("contract_api.py")).arg(dir.0.join("registers.json")), |l| {
+            l.trim().parse().ok()
+        });
+    let api_url = format!("http://127.0.0.1:{api_port}");
+
+    // The portal as its image runs it: entrypoint.py writes config.js, then http.server.
+    let portal = ws.join("deployment/docker/staff-portal");
+    let (_ui, ui_port) = start_with_port(
+        Command::new(&python)
+            .arg(portal.join("entrypoint.py"))
+            .env("SITE_DIR", portal.join("site"))
+            .env("PORT", "0")
+            .env("BIND", "127.0.0.1")
+            .env("API_URL", &api_url)
+            .env("PYTHONUNBUFFERED", "1")
+            .stderr(std::process::Stdio::null()),
+        |l| l.split(" port ").nth(1)?.split_whitespace().next()?.parse().ok(),
+    );
+    let config = std::fs::read_to_string(portal.join("site/config.js")).unwrap();
+    assert_eq!(config, format!("window.PLAYBOOK_API_URL = \"{api_url}\";\n"));
+
+    let chromium = std::env::var_os("PLAYWRIGHT_CHROMIUM_EXECUTABLE")
+        .map(PathBuf::from)
+        .or_else(|| ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists()));
+    let mut pytest = Command::new(&python);
+    pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "deployment/tests"])
+        .current_dir(&ws)
+        .env("SANDBOX_API_URL", &api_url)
+        .env("SANDBOX_UI_URL", format!("http://127.0.0.1:{ui_port}"));
+    match &chromium {
+        Some(path) => {
+            pytest.env("PLAYWRIGHT_CHROMIUM_EXECUTABLE", path);
+        }
+        None => {
+            assert!(std::env::var_os("CI").is_none(), "no Chromium for the UI tests: apt-get install chromium");
+            eprintln!("SKIP the UI tests: no Chromium (apt-get install chromium)");
+            pytest.args(["-m", "api"]);
+        }
+    }
+    let output = pytest.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let summary = stdout.lines().last().unwrap_or("");
+    let passed: u32 = summary.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    // 9 household + 10 individual + 8 household-asset API tests, 2 browser tests.
+    let expected = if chromium.is_some() { 29 } else { 27 };
+    assert_eq!(passed, expected, "{summary}\n{stdout}");
+    assert!(!summary.contains("failed") && !summary.contains("error"), "{summary}");
+}

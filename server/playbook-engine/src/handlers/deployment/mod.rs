@@ -71,8 +71,12 @@ const MAX_LOGO_BYTES: u64 = 5 * 1024 * 1024;
 /// Read a logo answer: a path relative to the case folder that must stay inside `root`.
 pub fn read_logo(case_dir: &Path, root: &Path, item: &str, answer: Option<&str>) -> Result<Option<Logo>, String> {
     let Some(answer) = answer else { return Ok(None) };
+    // Compare absolute paths: the case folder may be given relative to the current directory.
+    let absolute =
+        |p: &Path| p.canonicalize().unwrap_or_else(|_| std::env::current_dir().map(|cwd| cwd.join(p)).unwrap_or_else(|_| p.to_path_buf()));
+    let case_dir = &absolute(case_dir);
     let joined = case_dir.join(answer);
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let root = absolute(root);
     // Refuse before touching the file: a path that climbs out is refused even if it exists.
     let lexical = normalise(&joined);
     let resolved = joined.canonicalize();
@@ -507,4 +511,22 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logos_resolve_from_a_relative_case_folder_and_may_not_climb_out() {
+        // Tests run in the package folder: the demo case folder, relative.
+        let case_dir = Path::new("../../fixtures/demo");
+        let root = workspace_root(case_dir);
+        let logo = read_logo(case_dir, &root, "registry_logo_small", Some("assets/logo-small.png")).unwrap().unwrap();
+        assert_eq!(logo.ext, "png");
+        assert_eq!(logo.bytes, std::fs::read("../../fixtures/demo/assets/logo-small.png").unwrap());
+        let error = read_logo(case_dir, case_dir, "registry_logo_small", Some("../../Cargo.toml")).unwrap_err();
+        assert!(error.contains("is outside the workspace"), "{error}");
+        assert!(read_logo(case_dir, &root, "x", None).unwrap().is_none());
+    }
 }

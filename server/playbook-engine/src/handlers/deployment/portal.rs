@@ -69,7 +69,8 @@ api_url = os.environ.get("API_URL", "{DEFAULT_API_URL}").rstrip("/")
 with open(os.path.join(site, "config.js"), "w", encoding="utf-8") as out:
     out.write("window.PLAYBOOK_API_URL = %s;\n" % json.dumps(api_url))
 port = os.environ.get("PORT", "8080")
-os.execvp(sys.executable, [sys.executable, "-m", "http.server", port, "--bind", "0.0.0.0", "--directory", site])
+bind = os.environ.get("BIND", "0.0.0.0")
+os.execvp(sys.executable, [sys.executable, "-m", "http.server", port, "--bind", bind, "--directory", site])
 "#
     )
 }
