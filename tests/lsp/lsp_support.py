@@ -342,12 +342,14 @@ def discovery_item_ids(playbook: str) -> list[str]:
 # ── servers started by a test (several per test, or with initialization options) ─────────
 
 
-async def start_server(root: Path, capability_set: str, trusted: bool) -> LanguageClient:
+async def start_server(root: Path, capability_set: str, trusted: bool, env: dict[str, str] | None = None) -> LanguageClient:
     """The real server on `root` with one of pytest-lsp's capability sets; `trusted` sends
-    `initializationOptions: {trustedWorkspace: true}`. Stop it with `stop_server`."""
+    `initializationOptions: {trustedWorkspace: true}`; `env`, when given, is the server's whole
+    environment. Stop it with `stop_server`."""
     from pytest_lsp import ClientServerConfig, client_capabilities
 
-    client = await ClientServerConfig(server_command=[str(playbook_bin()), "lsp"], client_factory=make_client).start()
+    config = ClientServerConfig(server_command=[str(playbook_bin()), "lsp"], client_factory=make_client, server_env=env)
+    client = await config.start()
     uri = root.as_uri()
     await client.initialize_session(
         types.InitializeParams(

@@ -247,6 +247,9 @@ pub struct BuildEvidence {
     pub artefacts: Vec<String>,
     /// Container image references seen in the job's events.
     pub images: Vec<String>,
+    /// What the job published or proved, one Markdown line each (projects, pushed commits,
+    /// pushed images, test results), from the steps' recorded outputs.
+    pub published: Vec<String>,
 }
 
 /// A section written by a language model, to be reviewed before approval.
@@ -665,6 +668,13 @@ fn artefacts(build: Option<&BuildEvidence>) -> String {
         return "No build of this phase has run yet, so there are no artefacts.\n\n".to_string();
     };
     let mut out = String::new();
+    if !build.published.is_empty() {
+        out.push_str("Published and verified:\n\n");
+        for line in &build.published {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+    }
     if build.artefacts.is_empty() {
         let _ = writeln!(out, "Job `{}` left no files in its workspace.\n", build.job.id);
     } else {

@@ -352,7 +352,13 @@ pub fn newest_job(case_dir: &Path, phase: u32) -> Option<Job> {
 fn evidence(case_dir: &Path, job: &Job, warnings: &mut Vec<String>) -> BuildEvidence {
     let mut artefacts = Vec::new();
     let workspace = job.workspace();
-    for entry in walkdir::WalkDir::new(&workspace).sort_by_file_name().into_iter() {
+    // The reference clone is input, not output; hidden folders hold step outputs and git data.
+    let top_level_noise = |e: &walkdir::DirEntry| {
+        e.depth() == 1
+            && e.file_type().is_dir()
+            && (e.file_name() == crate::handlers::inputs::layout::REFERENCE || e.file_name().to_string_lossy().starts_with('.'))
+    };
+    for entry in walkdir::WalkDir::new(&workspace).sort_by_file_name().into_iter().filter_entry(|e| !top_level_noise(e)) {
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 if artefacts.len() == MAX_ARTEFACTS {
@@ -400,5 +406,6 @@ fn evidence(case_dir: &Path, job: &Job, warnings: &mut Vec<String>) -> BuildEvid
             }
         }
     }
-    BuildEvidence { job: build_fact(job), started: Some(job.record.started.clone()), artefacts, images }
+    let published = crate::handlers::outputs::published_summary(&workspace);
+    BuildEvidence { job: build_fact(job), started: Some(job.record.started.clone()), artefacts, images, published }
 }

@@ -223,25 +223,8 @@ fn a_failure_the_playbook_tolerates_is_logged_and_the_build_goes_on() {
 /// fails naming a required answer that was removed, and nothing after it runs.
 #[test]
 fn collect_build_inputs_checks_every_required_answer_of_the_phase() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tmp = TempDir::new("collect");
-    let dir = tmp.0.join("case");
-    std::fs::create_dir_all(dir.join(".playbook")).unwrap();
-    std::fs::copy(repo.join("playbooks/registry.md"), tmp.0.join("registry.md")).unwrap();
-    let demo = std::fs::read_to_string(repo.join("fixtures/demo/working_case.yaml")).unwrap();
-    let demo = demo.lines().map(|l| if l.starts_with("playbook:") { "playbook: ../registry.md" } else { l }).collect::<Vec<_>>().join("\n");
-    for asset in std::fs::read_dir(repo.join("fixtures/demo")).unwrap().flatten() {
-        if asset.path().is_dir() {
-            let to = dir.join(asset.file_name());
-            std::fs::create_dir_all(&to).unwrap();
-            for file in std::fs::read_dir(asset.path()).unwrap().flatten() {
-                std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
-            }
-        }
-    }
-    std::fs::write(dir.join(".playbook/state.json"), r#"{"current_phase": 2}"#).unwrap();
-    let case = dir.join("working_case.yaml");
-    std::fs::write(&case, format!("{demo}\n")).unwrap();
+    let (case, demo) = demo_project(&tmp.0);
     let registry = playbook_engine::handlers::registry();
     let only = BuildOptions { activity: Some("collect_build_inputs".into()), ..BuildOptions::default() };
 
@@ -260,4 +243,81 @@ fn collect_build_inputs_checks_every_required_answer_of_the_phase() {
     assert!(failed.message.as_deref().unwrap().contains("registry_mnemonic"), "{failed:?}");
     assert!(logs(&events).iter().any(|l| l.starts_with("missing-answer:")), "{:?}", logs(&events));
     assert_eq!(kinds_for(&events, EventKind::StepStart), vec!["collect_build_inputs".to_string()], "nothing after it ran");
+}
+
+/// The registry playbook and the demo case (with its assets) in `root`, in Phase 2.
+/// Returns the case path and the case text.
+fn demo_project(root: &Path) -> (PathBuf, String) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("case");
+    std::fs::create_dir_all(dir.join(".playbook")).unwrap();
+    std::fs::copy(repo.join("playbooks/registry.md"), root.join("registry.md")).unwrap();
+    let demo = std::fs::read_to_string(repo.join("fixtures/demo/working_case.yaml")).unwrap();
+    let demo = demo.lines().map(|l| if l.starts_with("playbook:") { "playbook: ../registry.md" } else { l }).collect::<Vec<_>>().join("\n");
+    for asset in std::fs::read_dir(repo.join("fixtures/demo")).unwrap().flatten() {
+        if asset.path().is_dir() {
+            let to = dir.join(asset.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            for file in std::fs::read_dir(asset.path()).unwrap().flatten() {
+                std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::write(dir.join(".playbook/state.json"), r#"{"current_phase": 2}"#).unwrap();
+    let case = dir.join("working_case.yaml");
+    std::fs::write(&case, format!("{demo}\n")).unwrap();
+    (case, demo)
+}
+
+/// A local Activity that only continues on failure (a report) keeps its place after the
+/// remote ones; a remote Activity written before a local one that aborts still waits for it.
+#[test]
+fn a_tolerated_local_activity_after_remote_ones_keeps_its_place() {
+    let dir = TempDir::new("order");
+    let remote = |name| Step { side_effects: "GitLab — pushes", ..step(name, "true") };
+    let steps = [remote("publish_early"), step("compile", "true"), remote("publish"), step("report", "true")];
+    let case = project(&dir.0, &steps, "x");
+    let playbook = dir.0.join("playbook.md");
+    let md = std::fs::read_to_string(&playbook).unwrap();
+    // The last Activity, `report`, continues on failure.
+    let at = md.rfind("* **On failure:** abort.").unwrap();
+    let md = format!("{}* **On failure:** continue — surfaced only.{}", &md[..at], &md[at + "* **On failure:** abort.".len()..]);
+    std::fs::write(&playbook, md).unwrap();
+    let (status, events) = build(&case, &BuildOptions::default());
+    assert_eq!(status, JobStatus::Succeeded);
+    assert_eq!(kinds_for(&events, EventKind::StepStart), ["compile", "publish_early", "publish", "report"]);
+}
+
+/// `produce_build_report` hands off to the report machinery: a draft Build Report with the
+/// job's Activity table and what earlier steps recorded as published.
+#[test]
+fn produce_build_report_writes_a_draft_build_report_with_what_was_published() {
+    let tmp = TempDir::new("report");
+    let (case, _) = demo_project(&tmp.0);
+    let registry = playbook_engine::handlers::registry();
+    let first = BuildOptions { activity: Some("collect_build_inputs".into()), ..BuildOptions::default() };
+    let outcome = run_build(&case, &first, &registry, &CancelToken::new(), None).unwrap();
+    assert_eq!(outcome.status, JobStatus::Succeeded);
+    // What the push step of an earlier job recorded; the next job starts from that workspace.
+    let pushed = playbook_engine::handlers::outputs::PushedRepo {
+        remote: "http://127.0.0.1:9/aurelia-dev/aurelia-households-extension.git".into(),
+        branch: "develop".into(),
+        commit: "0123456789abcdef0123456789abcdef01234567".into(),
+    };
+    playbook_engine::handlers::outputs::write_output(&outcome.job_dir.join("workspace"), "push_extension_repo", &pushed).unwrap();
+
+    let report = BuildOptions { activity: Some("produce_build_report".into()), ..BuildOptions::default() };
+    let outcome = run_build(&case, &report, &registry, &CancelToken::new(), None).unwrap();
+    assert_eq!(outcome.status, JobStatus::Succeeded);
+    let events = read_events(&outcome.job_dir.join("events.jsonl"), 0).unwrap();
+    assert!(logs(&events).iter().any(|l| l.contains("Build Report v1 written to reports/")), "{:?}", logs(&events));
+    let reports: Vec<_> = std::fs::read_dir(case.parent().unwrap().join("reports")).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let text = std::fs::read_to_string(&reports[0]).unwrap();
+    assert!(text.contains("status: draft"), "{text}");
+    assert!(text.contains("| 16 | produce_build_report | running |"), "the job's Activity table: {text}");
+    assert!(
+        text.contains("`develop` pushed to http://127.0.0.1:9/aurelia-dev/aurelia-households-extension.git at commit `0123456789ab`"),
+        "{text}"
+    );
 }

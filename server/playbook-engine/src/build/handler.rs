@@ -25,8 +25,9 @@ pub struct StepContext<'a> {
     pub env: &'a [(String, String)],
     pub events: &'a EventSink,
     pub cancel: &'a CancelToken,
-    /// The case as saved, its folder, its playbook and the phase being built.
+    /// The case as saved, its file, its folder, its playbook and the phase being built.
     pub case: &'a Case,
+    pub case_path: &'a Path,
     pub case_text: &'a str,
     pub case_dir: &'a Path,
     pub playbook: &'a Playbook,
@@ -148,7 +149,7 @@ impl Handler for ShRunHandler {
     }
 }
 
-fn describe_exit(status: std::process::ExitStatus) -> String {
+pub(crate) fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with status {code}"),
@@ -158,7 +159,7 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 }
 
 /// Forward each line of a pipe as a `log` event (invalid UTF-8 is replaced, not dropped).
-fn stream_lines(pipe: impl Read + Send + 'static, stream: Stream, ctx: &StepContext<'_>) -> JoinHandle<()> {
+pub(crate) fn stream_lines(pipe: impl Read + Send + 'static, stream: Stream, ctx: &StepContext<'_>) -> JoinHandle<()> {
     let events = ctx.events.clone();
     let activity = ctx.activity.name.text.clone();
     let index = ctx.index;
@@ -187,14 +188,14 @@ fn stream_lines(pipe: impl Read + Send + 'static, stream: Stream, ctx: &StepCont
     })
 }
 
-fn signal_group(pgid: u32, signal: libc::c_int) -> bool {
+pub(crate) fn signal_group(pgid: u32, signal: libc::c_int) -> bool {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else { return false };
     // SAFETY: signalling a process group we created; no memory is involved.
     unsafe { libc::kill(-pgid, signal) == 0 }
 }
 
 /// SIGTERM to the whole group, SIGKILL after [`TERM_GRACE`] if any member is left.
-fn kill_group(pgid: u32, child: &mut Child) {
+pub(crate) fn kill_group(pgid: u32, child: &mut Child) {
     signal_group(pgid, libc::SIGTERM);
     let deadline = Instant::now() + TERM_GRACE;
     while Instant::now() < deadline {

@@ -180,6 +180,7 @@ pub fn run_build(
                     events: &events,
                     cancel,
                     case: &plan.case,
+                    case_path,
                     case_text: &plan.case_text,
                     case_dir: &plan.case_dir,
                     playbook: &plan.playbook,

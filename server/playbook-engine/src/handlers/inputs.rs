@@ -423,6 +423,22 @@ mod tests {
     }
 
     #[test]
+    fn the_farmers_case_has_no_patterns_no_notifications_and_a_size_profile() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/farmers/working_case.yaml")).unwrap();
+        let inputs = RegistryInputs::from_case(&Case::parse(&text)).unwrap();
+        assert_eq!(inputs.package(), "moa_farmer_roll");
+        assert_eq!(inputs.registers.iter().map(|r| r.class_name()).collect::<Vec<_>>(), ["Farmer", "FarmPlot"]);
+        assert!(inputs.registers.iter().all(|r| r.id_pattern.is_none()));
+        assert!(inputs.notifications.is_empty());
+        assert_eq!(inputs.resource_profile, ResourceProfile::Size("small".into()));
+        assert_eq!(inputs.sandbox_domain, "farmer-roll.internal");
+        let plots = inputs.register("Farm Plots").unwrap();
+        assert_eq!(plots.columns[1].sql_type, "numeric(8,2)");
+        assert_eq!(plots.columns[2].default, Value::from("maize"));
+        assert_eq!(inputs.register("Farmers").unwrap().columns[3].default, Value::Bool(true));
+    }
+
+    #[test]
     fn a_register_without_columns_is_named() {
         let text = "playbook: x.md\nanswers:\n  organisation_mnemonic: mosd\n  registry_mnemonic: farm\n  register_mnemonics: {Farms: farm}\n  register_columns: {}\n";
         let error = RegistryInputs::from_case(&Case::parse(text)).unwrap_err();

@@ -8,18 +8,37 @@
 
 pub mod codegen;
 mod collect_build_inputs;
+mod containers;
 mod deployment;
+mod extension;
+pub mod git;
+pub mod gitlab;
 pub mod inputs;
 pub mod outputs;
+mod produce_build_report;
+mod sandbox;
 
 use crate::build::Registry;
 
 pub use collect_build_inputs::CollectBuildInputs;
+pub use produce_build_report::ProduceBuildReport;
 
 /// Every built-in handler, registered under its Activity name.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register("collect_build_inputs", Box::new(CollectBuildInputs));
+    registry.register("generate_extension_files", Box::new(extension::GenerateExtensionFiles));
+    registry.register("review_extension_code", Box::new(extension::ReviewExtensionCode));
+    registry.register("compile_extension", Box::new(extension::CompileExtension));
+    registry.register("produce_build_report", Box::new(ProduceBuildReport));
+    registry.register(git::CloneReferenceRegistry::ACTIVITY, Box::new(git::CloneReferenceRegistry::new()));
+    registry.register(git::PushTarget::Extension.activity(), Box::new(git::PushRepo::new(git::PushTarget::Extension)));
+    registry.register(git::PushTarget::Deployment.activity(), Box::new(git::PushRepo::new(git::PushTarget::Deployment)));
+    registry.register(gitlab::ACTIVITY, Box::new(gitlab::PrepareGitlabWorkspace::from_env()));
+    registry.register("build_images_locally", Box::new(containers::BuildImagesLocally));
+    registry.register("push_images_to_registry", Box::new(containers::PushImagesToRegistry));
+    registry.register("deploy_local_sandbox", Box::new(sandbox::DeployLocalSandbox));
+    registry.register("run_smoke_tests", Box::new(sandbox::RunSmokeTests));
     registry.register("generate_deployment_files", Box::new(deployment::GenerateDeploymentFiles));
     registry.register("compile_deployment", Box::new(deployment::CompileDeployment));
     registry.register("generate_test_suite", Box::new(deployment::GenerateTestSuite));

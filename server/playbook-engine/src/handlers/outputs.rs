@@ -77,3 +77,56 @@ pub struct PushedRepo {
     pub branch: String,
     pub commit: String,
 }
+
+/// What a job published or proved, one Markdown line each, from the outputs its steps recorded
+/// (for the Build Report). Outputs that are missing or of an unexpected shape are left out.
+pub fn published_summary(workspace: &Path) -> Vec<String> {
+    use serde_json::Value;
+    let read = |activity: &str| read_output::<Value>(workspace, activity).ok().flatten();
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let mut lines = Vec::new();
+    if let Some(clone) = read("clone_reference_registry")
+        && let (Some(url), Some(commit)) = (text(&clone, "url"), text(&clone, "commit"))
+    {
+        lines.push(format!("Reference registry `{url}` at commit `{}`", short(&commit)));
+    }
+    if let Some(gitlab) = read_output::<GitlabWorkspace>(workspace, "prepare_gitlab_workspace").ok().flatten() {
+        for project in [&gitlab.extension, &gitlab.deployment] {
+            lines.push(format!("GitLab project `{}` — {}", project.path_with_namespace, project.web_url));
+        }
+    }
+    for activity in ["push_extension_repo", "push_deployment_repo"] {
+        if let Some(pushed) = read_output::<PushedRepo>(workspace, activity).ok().flatten() {
+            lines.push(format!("`{}` pushed to {} at commit `{}`", pushed.branch, pushed.remote, short(&pushed.commit)));
+        }
+    }
+    if let Some(built) = read("build_images_locally") {
+        for image in built.get("images").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(reference) = text(image, "image") {
+                lines.push(format!("Image `{reference}` built locally"));
+            }
+        }
+    }
+    if let Some(pushed) = read("push_images_to_registry") {
+        for image in pushed.get("pushed").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(reference) = text(image, "image") {
+                let digest = text(image, "digest").map(|d| format!(" ({d})")).unwrap_or_default();
+                lines.push(format!("Image `{reference}` pushed{digest}"));
+            }
+        }
+    }
+    if let Some(sandbox) = read("deploy_local_sandbox")
+        && let (Some(api), Some(ui)) = (text(&sandbox, "api_url"), text(&sandbox, "ui_url"))
+    {
+        lines.push(format!("Sandbox healthy: API at {api}, staff portal at {ui}"));
+    }
+    if let Some(tests) = read("run_smoke_tests") {
+        let count = |key: &str| tests.get(key).and_then(Value::as_u64).unwrap_or(0);
+        lines.push(format!("Smoke tests: {} passed, {} failed, {} skipped", count("passed"), count("failed"), count("skipped")));
+    }
+    lines
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}

@@ -6,7 +6,13 @@
 //! Providers: the deterministic template provider (the default, no network) and an
 //! OpenAI-compatible chat-completions provider, chosen by [`provider_from_env`].
 
+pub mod chat;
+pub mod fallback;
+pub mod template;
+
 use super::inputs::{Register, RegistryInputs};
+use crate::build::StepContext;
+use crate::build::events::{Draft, EventKind};
 use serde::{Deserialize, Serialize};
 
 /// One file a provider wrote, its path relative to `extension/` (never absolute, never `..`).
@@ -93,12 +99,65 @@ pub trait CodeProvider: Send + Sync {
 }
 
 /// The provider the environment configures: `CODEGEN_PROVIDER` = `template` (default) or
-/// `openai` (see docs/build-handlers.md for its settings).
+/// `openai` (see docs/handlers/chat-provider.md for its settings).
 pub fn provider_from_env() -> Result<Box<dyn CodeProvider>, String> {
     match std::env::var("CODEGEN_PROVIDER").unwrap_or_default().trim() {
-        "" | "template" => Err("the template provider is not built yet".to_string()),
+        "" | "template" => Ok(Box::new(template::TemplateProvider)),
+        "openai" => openai_from_lookup(&|name| std::env::var(name).ok()),
         other => Err(format!("CODEGEN_PROVIDER={other}: unknown provider (expected `template` or `openai`)")),
     }
+}
+
+/// `CODEGEN_PROVIDER=openai`: the chat provider from `CODEGEN_*`, wrapped with the provider
+/// `CODEGEN_FALLBACK` names (`template`, `openai` from `CODEGEN_FALLBACK_*`, or none).
+pub fn openai_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn CodeProvider>, String> {
+    let primary: Box<dyn CodeProvider> = Box::new(chat::ChatProvider::new(chat::ChatConfig::from_lookup("CODEGEN", lookup)?)?);
+    let fallback: Box<dyn CodeProvider> = match lookup("CODEGEN_FALLBACK").unwrap_or_default().trim() {
+        "" | "none" => return Ok(primary),
+        "openai" => Box::new(chat::ChatProvider::new(chat::ChatConfig::from_lookup("CODEGEN_FALLBACK", lookup)?)?),
+        "template" => template_fallback()?,
+        other => return Err(format!("CODEGEN_FALLBACK={other}: unknown provider (expected `template`, `openai` or `none`)")),
+    };
+    Ok(Box::new(fallback::WithFallback { primary, fallback }))
+}
+
+/// The template provider as the chat provider's fallback (`CODEGEN_FALLBACK=template`).
+fn template_fallback() -> Result<Box<dyn CodeProvider>, String> {
+    Ok(Box::new(template::TemplateProvider))
+}
+
+/// How handlers report a provider's usage: `1800 tokens (1500 prompt + 300 completion), $0.0070`.
+pub fn usage_message(usage: &Usage) -> String {
+    format!(
+        "{} tokens ({} prompt + {} completion), ${:.4}",
+        usage.total_tokens(),
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cost_usd
+    )
+}
+
+/// The `log` event recording what a step's provider calls used: the message names the provider,
+/// the tokens and the cost; `tokens` carries the total.
+pub fn usage_draft(activity: &str, index: u32, provider: &str, usage: &Usage) -> Draft {
+    Draft {
+        activity: Some(activity.to_string()),
+        index: Some(index),
+        message: Some(format!("code generation with {provider}: {}", usage_message(usage))),
+        tokens: Some(usage.total_tokens()),
+        ..Draft::default()
+    }
+}
+
+/// Emit [`usage_draft`] for the running step.
+pub fn record_usage(ctx: &StepContext<'_>, provider: &str, usage: &Usage) {
+    ctx.events.emit(EventKind::Log, usage_draft(&ctx.activity.name.text, ctx.index, provider, usage));
+}
+
+/// A `log` event of the running step with its own message, whose `tokens` carries the total.
+pub fn log_with_tokens(ctx: &StepContext<'_>, message: String, usage: &Usage) {
+    let draft = Draft { message: Some(message), ..usage_draft(&ctx.activity.name.text, ctx.index, "", usage) };
+    ctx.events.emit(EventKind::Log, draft);
 }
 
 /// A provider's file path, checked: relative, no `..`, no absolute or Windows prefix, so a
