@@ -307,10 +307,14 @@ fn a_logo_outside_the_workspace_is_refused() {
     assert!(!failed.workspace.join("deployment").exists(), "nothing is written");
 }
 
-/// The Python with pytest, httpx and pytest-playwright: `DEPLOYMENT_TEST_PYTHON`, else the
-/// repository's `.venv`.
+/// The Python with pytest, httpx and pytest-playwright: `DEPLOYMENT_TEST_PYTHON`, else
+/// `SMOKE_TEST_PYTHON` (scripts/test exports it), else the repository's `.venv`.
 fn test_python() -> Option<PathBuf> {
-    let candidates = [std::env::var_os("DEPLOYMENT_TEST_PYTHON").map(PathBuf::from), Some(repo().join(".venv/bin/python"))];
+    let candidates = [
+        std::env::var_os("DEPLOYMENT_TEST_PYTHON").map(PathBuf::from),
+        std::env::var_os("SMOKE_TEST_PYTHON").map(PathBuf::from),
+        Some(repo().join(".venv/bin/python")),
+    ];
     candidates.into_iter().flatten().find(|python| {
         Command::new(python).args(["-c", "import pytest, httpx, pytest_playwright"]).output().is_ok_and(|o| o.status.success())
     })
