@@ -17,6 +17,7 @@
 pub mod codegen;
 mod collect_build_inputs;
 mod containers;
+mod deployment;
 mod extension;
 pub mod git;
 pub mod gitlab;
@@ -38,7 +39,10 @@ pub fn registry() -> Registry {
     registry.register("generate_extension_files", Box::new(extension::GenerateExtensionFiles));
     registry.register("review_extension_code", Box::new(extension::ReviewExtensionCode));
     registry.register("compile_extension", Box::new(extension::CompileExtension));
+    registry.register("generate_deployment_files", Box::new(deployment::GenerateDeploymentFiles));
+    registry.register("compile_deployment", Box::new(deployment::CompileDeployment));
     registry.register("build_images_locally", Box::new(containers::BuildImagesLocally));
+    registry.register("generate_test_suite", Box::new(deployment::GenerateTestSuite));
     registry.register("deploy_local_sandbox", Box::new(sandbox::DeployLocalSandbox));
     registry.register("run_smoke_tests", Box::new(sandbox::RunSmokeTests));
     registry.register(gitlab::ACTIVITY, Box::new(gitlab::PrepareGitlabWorkspace::from_env()));
