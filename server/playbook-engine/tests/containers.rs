@@ -537,6 +537,25 @@ fn without_a_compose_cli_the_sandbox_step_names_the_options() {
     assert!(message.contains("cannot start /nonexistent/compose --flag down"), "{message}");
 }
 
+/// A compose CLI that never returns (as `up` does on a health condition an engine never
+/// evaluates) is stopped at the sandbox timeout, with a message, instead of hanging the build.
+#[test]
+fn a_compose_command_that_hangs_is_stopped_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("hung-compose");
+    let ws = dir.0.join("workspace");
+    write(&ws.join("deployment/docker-compose.sandbox.yaml"), "services: {}\n");
+    let hung = dir.0.join("hung-compose");
+    write(&hung, "#!/bin/sh\nexec sleep 60\n");
+    std::fs::set_permissions(&hung, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let env = [("DOCKER_COMPOSE_CMD", hung.display().to_string()), ("SANDBOX_TIMEOUT_SECS", "1".to_string())];
+    let run = run_step("deploy_local_sandbox", &ws, &case_text("hung"), &env);
+    let message = failure(&run);
+    assert!(message.contains("down --remove-orphans --timeout 5 did not finish within 1 s and was stopped"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the hung command was not stopped");
+}
+
 /// The Python the smoke-test step will use (as the handler picks it) has pytest.
 fn have_pytest() -> bool {
     let python = std::env::var("SMOKE_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());

@@ -170,10 +170,14 @@ fn generated_files_parse_strictly_and_carry_the_answers() {
     assert_eq!(services["api"]["ports"][0], "127.0.0.1:${SANDBOX_API_PORT:-18080}:8080");
     assert_eq!(services["staff-portal"]["ports"][0], "127.0.0.1:${SANDBOX_UI_PORT:-18081}:8080");
     assert_eq!(services["staff-portal"]["environment"]["API_URL"], "http://127.0.0.1:${SANDBOX_API_PORT:-18080}");
+    assert!(compose.get("name").is_none(), "docker-compose 1.x rejects a top-level name");
     for service in ["api", "staff-portal"] {
         let test = services[service]["healthcheck"]["test"].as_array().unwrap();
-        assert_eq!(test[1], "python3", "{service}");
-        assert!(test[3].as_str().unwrap().contains("urllib.request.urlopen('http://127.0.0.1:8080/"), "{service}");
+        // One shell string: podman 4.3 splits `CMD` list arguments at spaces.
+        assert_eq!(test.len(), 2, "{service}");
+        assert_eq!(test[0], "CMD-SHELL", "{service}");
+        assert!(test[1].as_str().unwrap().starts_with("python3 -c \"import urllib.request;"), "{service}");
+        assert!(test[1].as_str().unwrap().contains("urllib.request.urlopen('http://127.0.0.1:8080/"), "{service}");
     }
 
     // Sandbox values: the smallest size and sandbox hosts.

@@ -130,7 +130,9 @@ fn last_lines(text: &str, n: usize) -> String {
 
 /// Run a command in the workspace, in a process group of its own, its output streamed as log
 /// events (the same helpers as `sh run` steps) and its last lines kept for error messages.
-pub(crate) fn run_streamed(ctx: &StepContext<'_>, mut command: Command, what: &str) -> Result<Ran, String> {
+/// With a `limit`, a command still running after it is killed and reported (a compose CLI can
+/// wait forever, e.g. on a health condition an engine never evaluates).
+pub(crate) fn run_streamed(ctx: &StepContext<'_>, mut command: Command, what: &str, limit: Option<Duration>) -> Result<Ran, String> {
     command.current_dir(ctx.workspace).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = command.spawn().map_err(|e| format!("cannot start {what}: {e}"))?;
     let kept = Arc::new(Mutex::new(VecDeque::new()));
@@ -139,10 +141,17 @@ pub(crate) fn run_streamed(ctx: &StepContext<'_>, mut command: Command, what: &s
         child.stderr.take().map(|err| stream_lines(Tee { inner: err, kept: kept.clone() }, crate::build::Stream::Stderr, ctx)),
     ];
     let pgid = child.id();
+    let started = std::time::Instant::now();
     let result = loop {
         if ctx.cancel.is_cancelled() {
             kill_group(pgid, &mut child);
             break Ok(None);
+        }
+        if let Some(limit) = limit
+            && started.elapsed() >= limit
+        {
+            kill_group(pgid, &mut child);
+            break Err(format!("{what} did not finish within {} s and was stopped", limit.as_secs()));
         }
         match child.try_wait() {
             Ok(Some(status)) => break Ok(Some(status)),
@@ -220,7 +229,7 @@ fn deploy(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
             .env("SANDBOX_UI_PORT", ui_port.to_string())
             .env("DOCKER_HOST", engine_host(ctx));
         let what = format!("{} {}", compose.describe(), args.join(" "));
-        match run_streamed(ctx, command, &what)? {
+        match run_streamed(ctx, command, &what, Some(timeout))? {
             Ran::Cancelled => Ok(None),
             Ran::Exited(status, _) if status.success() => Ok(Some(())),
             Ran::Exited(status, tail) => Err(format!("`{what}` {}:\n{tail}", describe_exit(status))),
@@ -518,7 +527,7 @@ fn smoke_tests(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
         command.env("PLAYWRIGHT_CHROMIUM_EXECUTABLE", chromium);
     }
     ctx.log(None, format!("{python} -m pytest {} against {} and {}", layout::TESTS, deployment.api_url, deployment.ui_url));
-    let (status, tail) = match run_streamed(ctx, command, &format!("{python} -m pytest"))? {
+    let (status, tail) = match run_streamed(ctx, command, &format!("{python} -m pytest"), None)? {
         Ran::Cancelled => return Ok(StepOutcome::Cancelled),
         Ran::Exited(status, tail) => (status, tail),
     };

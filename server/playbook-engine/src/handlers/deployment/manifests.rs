@@ -447,12 +447,14 @@ spec:
 {{- end }}
 "#;
 
-/// A healthcheck command that needs nothing but the image's python3.
+/// A healthcheck command that needs nothing but the image's python3. `CMD-SHELL` with one
+/// string: podman 4.3's Docker API splits `CMD` arguments at spaces, so a `CMD` list with a
+/// Python one-liner never passes there.
 fn healthcheck(url: &str) -> Y {
     map(vec![
         (
             "test",
-            Y::Seq(vec![s("CMD"), s("python3"), s("-c"), s(format!("import urllib.request; urllib.request.urlopen('{url}', timeout=3)"))]),
+            Y::Seq(vec![s("CMD-SHELL"), s(format!("python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=3)\""))]),
         ),
         ("interval", s("5s")),
         ("timeout", s("5s")),
@@ -479,11 +481,13 @@ pub fn compose_yaml(inputs: &RegistryInputs, images: &[ImageSpec]) -> String {
         // The browser runs on the host: it reaches the API where compose publishes it.
         ("environment", map(vec![("API_URL", s("http://127.0.0.1:${SANDBOX_API_PORT:-18080}"))])),
         ("ports", Y::Seq(vec![s(format!("127.0.0.1:${{SANDBOX_UI_PORT:-18081}}:{port}"))])),
-        ("depends_on", map(vec![("api", map(vec![("condition", s("service_healthy"))]))])),
+        // Plain ordering, not `condition: service_healthy`: podman without systemd never runs
+        // health timers, so compose would wait forever; deploy_local_sandbox waits for health.
+        ("depends_on", Y::Seq(vec![s("api")])),
         ("healthcheck", healthcheck(&format!("http://127.0.0.1:{port}/"))),
     ]);
+    // No top-level `name:` (docker-compose 1.x rejects it); the deploy step passes `-p`.
     let doc = map(vec![
-        ("name", s(inputs.sandbox_project())),
         ("services", map(vec![("api", api), ("staff-portal", portal)])),
         ("volumes", map(vec![("api-data", Y::Map(Vec::new()))])),
     ]);
