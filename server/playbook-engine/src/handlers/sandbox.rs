@@ -235,9 +235,22 @@ fn deploy(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
             Ran::Exited(status, tail) => Err(format!("`{what}` {}:\n{tail}", describe_exit(status))),
         }
     };
-    // Tear down an earlier sandbox of this registry first (containers, network, orphans).
-    if compose_run(&["down", "--remove-orphans", "--timeout", "5"])?.is_none() {
-        return Ok(StepOutcome::Cancelled);
+    // Tear down an earlier sandbox of this registry first (containers, network, orphans). An
+    // engine may still be removing the containers when compose removes the network ("network
+    // is being used"): try again once, then go on and let `up` say what is in the way.
+    let down = ["down", "--remove-orphans", "--timeout", "5"];
+    match compose_run(&down) {
+        Ok(Some(())) => {}
+        Ok(None) => return Ok(StepOutcome::Cancelled),
+        Err(first) => {
+            ctx.log(None, format!("tearing down the earlier sandbox failed; trying once more: {}", first.lines().next().unwrap_or("")));
+            std::thread::sleep(Duration::from_secs(2));
+            match compose_run(&down) {
+                Ok(Some(())) => {}
+                Ok(None) => return Ok(StepOutcome::Cancelled),
+                Err(second) => ctx.log(None, format!("warning: the earlier sandbox could not be torn down completely: {second}")),
+            }
+        }
     }
     if compose_run(&["up", "-d"])?.is_none() {
         return Ok(StepOutcome::Cancelled);
