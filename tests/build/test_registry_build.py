@@ -107,6 +107,32 @@ def run_cli(case: Path, env: dict[str, str], *args: str) -> subprocess.Completed
     )
 
 
+def check_chart(workspace: Path, case: Path) -> None:
+    """The generated Helm chart lints clean and renders, for production and for the sandbox,
+    with Helm's own Go SDK (helm-python-sdk; the helm binary is not installable here)."""
+    import helm_python as helm
+    import yaml
+
+    answers = yaml.safe_load(case.read_text(encoding="utf-8"))["answers"]
+    (chart,) = (workspace / "deployment" / "helm").iterdir()
+    lint = helm.lint(str(chart))
+    assert lint["errors"] == [] and all(m["severity"] < 3 for m in lint["messages"]), lint
+    with helm.Chart.load(str(chart)) as loaded:
+        for values_file in ["values.yaml", "values-sandbox.yaml"]:
+            values = yaml.safe_load((chart / values_file).read_text(encoding="utf-8"))
+            rendered = loaded.render(values, name="r", namespace="ns")
+            docs = [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
+            kinds = sorted({d["kind"] for d in docs})
+            assert kinds == ["Deployment", "Ingress", "Service"], (values_file, kinds)
+            hosts = sorted(rule["host"] for d in docs if d["kind"] == "Ingress" for rule in d["spec"]["rules"])
+            if values_file == "values.yaml":
+                assert hosts == sorted(answers["production_domain_name"]), hosts
+            deployments = [d for d in docs if d["kind"] == "Deployment"]
+            assert deployments and all(d["spec"]["replicas"] >= 1 for d in deployments)
+            images = {c["image"] for d in deployments for c in d["spec"]["template"]["spec"]["containers"]}
+            assert images and all(i.endswith(":develop") for i in images), images
+
+
 @pytest.mark.parametrize("case_dir", ["demo", "farmers"])
 def test_a_local_build_without_an_engine_runs_every_local_step_up_to_the_images(tmp_path, reference, case_dir):
     case = make_project(tmp_path, case_dir)
@@ -121,6 +147,7 @@ def test_a_local_build_without_an_engine_runs_every_local_step_up_to_the_images(
     workspace = case.parent / ".playbook" / "builds" / job / "workspace"
     assert list((workspace / "extension").rglob("*.py")), "no Python was generated"
     assert list((workspace / "deployment").rglob("*.yaml")), "no YAML was generated"
+    check_chart(workspace, case)
 
     # The test suite's step needs no engine: run it alone, then let pytest collect the suite.
     done = run_cli(case, env, "--activity", "generate_test_suite")
@@ -158,6 +185,35 @@ def engine_env() -> dict[str, str]:
         pytest.skip(message)
     keep = needed + ["CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF", "DOCKER_COMPOSE_CMD"]
     return {name: os.environ[name] for name in keep if os.environ.get(name)}
+
+
+def compose_down(env: dict[str, str], workspace: Path, project: str) -> None:
+    """Tear down a sandbox a test brought up (best effort)."""
+    compose_file = workspace / "deployment" / "docker-compose.sandbox.yaml"
+    if compose_file.exists():
+        compose = (env.get("DOCKER_COMPOSE_CMD") or "docker-compose").split()
+        subprocess.run([*compose, "-p", project, "-f", str(compose_file), "down"], env=env, capture_output=True, timeout=120)
+
+
+def test_a_local_build_with_an_engine_runs_the_smoke_tests_on_a_case_unlike_the_demo(tmp_path, reference):
+    """`playbook build --local` on the farmers case: every local Activity, through real images,
+    a real sandbox and the generated suite (API and browser tests) passing against it."""
+    engine = engine_env()
+    case = make_project(tmp_path, "farmers")
+    env = base_env(reference, **engine, SANDBOX_API_PORT=str(free_port()), SANDBOX_UI_PORT=str(free_port()))
+    try:
+        done = run_cli(case, env, "--local")
+        job, events = job_events(case)
+        failures = [(e["activity"], e.get("message")) for e in events if e["kind"] == "step_fail"]
+        assert done.returncode == 0, failures or done.stdout[-3000:]
+        assert steps(events, "step_done") == LOCAL_ACTIVITIES
+        smoke = next(e["message"] for e in events if e["kind"] == "log" and "tests:" in (e.get("message") or "") and e["activity"] == "run_smoke_tests")
+        assert re.search(r"(\d+) tests: \1 passed, 0 failed", smoke), smoke
+        print(f"\n[farmers] {smoke}")
+    finally:
+        workspace = case.parent / ".playbook" / "builds"
+        for ws in workspace.glob("*/workspace"):
+            compose_down(env, ws, "moa-farmer-roll-sandbox")
 
 
 @pytest.fixture
@@ -310,11 +366,5 @@ async def test_a_full_build_through_the_language_server_publishes_everything(tmp
         assert GITLAB_TOKEN not in report
     finally:
         await stop_server(client)
-        if workspace is not None and (workspace / "deployment" / "docker-compose.sandbox.yaml").exists():
-            compose = (env.get("DOCKER_COMPOSE_CMD") or "docker-compose").split()
-            subprocess.run(
-                [*compose, "-p", "mosd-aurelia-households-sandbox", "-f", str(workspace / "deployment" / "docker-compose.sandbox.yaml"), "down"],
-                env=env,
-                capture_output=True,
-                timeout=120,
-            )
+        if workspace is not None:
+            compose_down(env, workspace, "mosd-aurelia-households-sandbox")
