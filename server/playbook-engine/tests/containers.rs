@@ -14,29 +14,16 @@ use playbook_engine::build::{CancelToken, EventKind, EventSink, Redactor, StepCo
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::TempDir;
+
 const SETUP_HINT: &str = "run `sudo bash scripts/container-engine-setup` (installs podman, runc, debootstrap, docker-registry, docker-compose and starts the engine)";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("playbook-containers-{name}-{}", unique()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A name no other test (of this or a parallel run) uses.
 fn unique() -> String {
@@ -517,9 +504,10 @@ fn a_service_that_never_gets_healthy_times_out_with_its_logs() {
     let registry = format!("u{}", unique());
     let project = format!("pbt-{registry}-sandbox");
     let _down = ComposeDown { workspace: &ws, project: project.clone(), docker_host: engine.docker_host.clone() };
-    let run = run_step("deploy_local_sandbox", &ws, &case_text(&registry), &sandbox_env(engine, free_port(), free_port(), 10));
+    // Long enough for the container to have started and printed its line on a loaded machine.
+    let run = run_step("deploy_local_sandbox", &ws, &case_text(&registry), &sandbox_env(engine, free_port(), free_port(), 25));
     let message = failure(&run);
-    assert!(message.contains(&format!("the sandbox {project} did not become healthy within 10 s")), "{message}");
+    assert!(message.contains(&format!("the sandbox {project} did not become healthy within 25 s")), "{message}");
     assert!(message.contains("`staff-portal` is not healthy"), "{message}");
     assert!(!message.contains("`api` is not healthy"), "the API was healthy: {message}");
     assert!(message.contains("never-healthy-marker"), "the portal's log is shown: {message}");

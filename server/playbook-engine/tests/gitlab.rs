@@ -14,6 +14,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod common;
+use common::TempDir;
+
 const TOKEN: &str = "glpat-stub-Q7x9VtZk3mN2";
 const PARENT: &str = "openg2p/implementations";
 const HANDLE: &str = "aurelia-dev";
@@ -394,23 +397,6 @@ fn route(st: &mut State, method: &str, target: &str, token: Option<&str>, body: 
 // ---------------------------------------------------------------------------------------------
 // The demo project and the build
 // ---------------------------------------------------------------------------------------------
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("playbook-engine-gitlab-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

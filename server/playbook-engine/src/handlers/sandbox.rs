@@ -242,6 +242,8 @@ fn deploy(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
     match compose_run(&down) {
         Ok(Some(())) => {}
         Ok(None) => return Ok(StepOutcome::Cancelled),
+        // A compose CLI that cannot even start will not start on a second try either.
+        Err(first) if first.starts_with("cannot start ") => return Err(first),
         Err(first) => {
             ctx.log(None, format!("tearing down the earlier sandbox failed; trying once more: {}", first.lines().next().unwrap_or("")));
             std::thread::sleep(Duration::from_secs(2));
