@@ -307,3 +307,36 @@ fn produce_build_report_writes_a_draft_build_report_with_what_was_published() {
         "{text}"
     );
 }
+
+/// A handler's settings are part of its step's content hash: a changed image path (or engine,
+/// provider, reference URL) reruns the step and, through the chain, every step after it.
+#[test]
+fn a_changed_setting_changes_the_step_hash_and_secrets_are_not_settings() {
+    use playbook_engine::build::runner::{settings_values, step_hash};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(repo.join("playbooks/registry.md")).unwrap();
+    let playbook = playbook_core::playbook::parse(&text);
+    let case = playbook_core::case::Case::parse(&std::fs::read_to_string(repo.join("fixtures/demo/working_case.yaml")).unwrap());
+    let registry = playbook_engine::handlers::registry();
+    let deployment = playbook.activity("generate_deployment_files").unwrap();
+    let names = registry.settings_for(deployment);
+    assert_eq!(names, ["CONTAINER_REGISTRY"]);
+
+    let with = |value: Option<&str>| {
+        let settings = settings_values(names, |_| value.map(str::to_string));
+        step_hash(deployment, &text, &case, &settings, "previous")
+    };
+    assert_eq!(with(Some("registry.example/a")), with(Some("registry.example/a")));
+    assert_ne!(with(Some("registry.example/a")), with(Some("registry.example/b")));
+    assert_ne!(with(None), with(Some("")), "unset and empty are different settings");
+
+    // Every registry Activity that talks to a service names its settings; none is a secret.
+    for activity in &playbook.activities {
+        for name in registry.settings_for(activity) {
+            assert!(!["_TOKEN", "_KEY", "_SECRET", "_PASSWORD"].iter().any(|s| name.ends_with(s)), "{name} is a secret");
+        }
+    }
+    for name in ["clone_reference_registry", "generate_extension_files", "build_images_locally", "prepare_gitlab_workspace"] {
+        assert!(!registry.settings_for(playbook.activity(name).unwrap()).is_empty(), "{name} declares no settings");
+    }
+}

@@ -58,6 +58,13 @@ pub enum StepOutcome {
 
 pub trait Handler: Send + Sync {
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome;
+
+    /// Environment settings that change what the step does or produces (a provider, an image
+    /// path, an engine). Their values are part of the step's content hash, so changing one
+    /// reruns the step instead of skipping it as unchanged. Never secrets: the hash is stored.
+    fn settings(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Handlers by Activity name.
@@ -73,6 +80,12 @@ impl Registry {
 
     pub fn register(&mut self, activity: &str, handler: Box<dyn Handler>) {
         self.handlers.insert(activity.to_string(), handler);
+    }
+
+    /// The settings of an Activity's registered handler (none for `sh run` blocks: their
+    /// environment is the case's answers).
+    pub fn settings_for(&self, activity: &Activity) -> &'static [&'static str] {
+        self.handlers.get(&activity.name.text).map_or(&[], |h| h.settings())
     }
 
     /// The handler for an Activity: a registered one, else its run block, else a `no-handler` error.

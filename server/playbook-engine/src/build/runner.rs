@@ -94,7 +94,8 @@ pub fn run_build(
     let steps: Vec<StepRecord> = order
         .iter()
         .map(|(index, activity)| {
-            previous = step_hash(activity, &plan.playbook_text, &plan.case, &previous);
+            let settings = settings_values(registry.settings_for(activity), |name| std::env::var(name).ok());
+            previous = step_hash(activity, &plan.playbook_text, &plan.case, &settings, &previous);
             StepRecord {
                 activity: activity.name.text.clone(),
                 index: *index,
@@ -278,11 +279,20 @@ fn last_success_hashes(jobs: &[Job]) -> HashMap<&str, &String> {
     out
 }
 
-/// The content hash of a step: its playbook text, its declared Input answers and the hash of
-/// the step before it (so a change upstream reruns everything after it).
-pub fn step_hash(activity: &Activity, playbook_text: &str, case: &Case, previous: &str) -> String {
+/// Each setting with its value in the environment (`None` when unset).
+pub fn settings_values(names: &[&str], lookup: impl Fn(&str) -> Option<String>) -> Vec<(String, Option<String>)> {
+    names.iter().map(|name| (name.to_string(), lookup(name))).collect()
+}
+
+/// The content hash of a step: its playbook text, its declared Input answers, its handler's
+/// settings and the hash of the step before it (so a change upstream reruns everything after it).
+pub fn step_hash(activity: &Activity, playbook_text: &str, case: &Case, settings: &[(String, Option<String>)], previous: &str) -> String {
     let mut h = Fnv128::default();
     h.field(playbook_text.get(activity.span.clone()).unwrap_or_default().as_bytes());
+    for (name, value) in settings {
+        h.field(name.as_bytes());
+        h.field(value.as_deref().unwrap_or("<unset>").as_bytes());
+    }
     for input in &activity.input_refs {
         h.field(input.text.as_bytes());
         match case.answer_entry(&input.text) {

@@ -225,6 +225,10 @@ impl LineTail {
 pub struct BuildImagesLocally;
 
 impl crate::build::Handler for BuildImagesLocally {
+    fn settings(&self) -> &'static [&'static str] {
+        &["DOCKER_HOST", "BUILD_BASE_IMAGE"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let specs = match read_image_specs(ctx.workspace) {
             Ok(specs) => specs,
@@ -358,6 +362,10 @@ pub(crate) fn split_tag(image: &str) -> (&str, &str) {
 pub struct PushImagesToRegistry;
 
 impl crate::build::Handler for PushImagesToRegistry {
+    fn settings(&self) -> &'static [&'static str] {
+        &["DOCKER_HOST", "CONTAINER_REGISTRY_USER"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let specs = match read_image_specs(ctx.workspace) {
             Ok(specs) => specs,

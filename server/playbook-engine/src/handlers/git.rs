@@ -183,6 +183,10 @@ impl CloneReferenceRegistry {
 }
 
 impl Handler for CloneReferenceRegistry {
+    fn settings(&self) -> &'static [&'static str] {
+        &["REFERENCE_REGISTRY_URL", "REFERENCE_REGISTRY_REF"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         outcome(self.clone_reference(ctx))
     }
@@ -420,6 +424,10 @@ impl PushRepo {
 }
 
 impl Handler for PushRepo {
+    fn settings(&self) -> &'static [&'static str] {
+        &["GIT_PUSH_USERNAME", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         outcome(self.push(ctx))
     }

@@ -639,6 +639,10 @@ impl PrepareGitlabWorkspace {
 }
 
 impl Handler for PrepareGitlabWorkspace {
+    fn settings(&self) -> &'static [&'static str] {
+        &["GITLAB_API_URL", "GITLAB_GROUP"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let config = match &self.config {
             Some(c) => c.clone(),

@@ -200,6 +200,10 @@ fn timeout_from_env(ctx: &StepContext<'_>) -> Result<Duration, String> {
 pub struct DeployLocalSandbox;
 
 impl crate::build::Handler for DeployLocalSandbox {
+    fn settings(&self) -> &'static [&'static str] {
+        &["DOCKER_HOST", "DOCKER_COMPOSE_CMD", "SANDBOX_API_PORT", "SANDBOX_UI_PORT"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match deploy(ctx) {
             Ok(outcome) => outcome,
@@ -512,6 +516,10 @@ fn compose_logs(ctx: &StepContext<'_>, deployment: &SandboxDeployment, service: 
 pub struct RunSmokeTests;
 
 impl crate::build::Handler for RunSmokeTests {
+    fn settings(&self) -> &'static [&'static str] {
+        &["SMOKE_TEST_PYTHON", "PLAYWRIGHT_CHROMIUM_EXECUTABLE"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match smoke_tests(ctx) {
             Ok(outcome) => outcome,

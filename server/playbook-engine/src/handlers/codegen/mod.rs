@@ -98,6 +98,11 @@ pub trait CodeProvider: Send + Sync {
     fn review(&self, request: &ReviewRequest<'_>, log: ProviderLog<'_>) -> Result<Generation<Vec<ReviewFinding>>, String>;
 }
 
+/// The settings that choose a provider and its models (part of the generate and review steps'
+/// content hash; keys and prices are not: keys are secret, prices change only the cost).
+pub const PROVIDER_SETTINGS: &[&str] =
+    &["CODEGEN_PROVIDER", "CODEGEN_BASE_URL", "CODEGEN_MODEL", "CODEGEN_FALLBACK", "CODEGEN_FALLBACK_BASE_URL", "CODEGEN_FALLBACK_MODEL"];
+
 /// The provider the environment configures: `CODEGEN_PROVIDER` = `template` (default) or
 /// `openai` (see docs/handlers/chat-provider.md for its settings).
 pub fn provider_from_env() -> Result<Box<dyn CodeProvider>, String> {

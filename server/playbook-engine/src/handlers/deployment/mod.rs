@@ -287,6 +287,10 @@ fn inputs_of(ctx: &StepContext<'_>) -> Result<RegistryInputs, String> {
 pub struct GenerateDeploymentFiles;
 
 impl Handler for GenerateDeploymentFiles {
+    fn settings(&self) -> &'static [&'static str] {
+        &["CONTAINER_REGISTRY"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match generate_deployment(ctx) {
             Ok(()) => StepOutcome::Succeeded,

@@ -93,6 +93,10 @@ impl Drop for Scratch {
 }
 
 impl Handler for CompileExtension {
+    fn settings(&self) -> &'static [&'static str] {
+        &["EXTENSION_PYTHON"]
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match compile(ctx) {
             Ok(outcome) => outcome,

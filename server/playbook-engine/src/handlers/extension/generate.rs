@@ -114,6 +114,10 @@ struct Output {
 }
 
 impl Handler for GenerateExtensionFiles {
+    fn settings(&self) -> &'static [&'static str] {
+        crate::handlers::codegen::PROVIDER_SETTINGS
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match generate(ctx) {
             Ok(outcome) => outcome,

@@ -27,6 +27,10 @@ fn describe(f: &ReviewFinding) -> String {
 }
 
 impl Handler for ReviewExtensionCode {
+    fn settings(&self) -> &'static [&'static str] {
+        crate::handlers::codegen::PROVIDER_SETTINGS
+    }
+
     fn run(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match review(ctx) {
             Ok(outcome) => outcome,
