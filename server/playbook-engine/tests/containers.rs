@@ -32,6 +32,13 @@ fn unique() -> String {
     format!("{}{}{:x}", std::process::id(), N.fetch_add(1, Ordering::SeqCst), nanos % 0xffff)
 }
 
+/// Sandboxes of these tests start one at a time: an engine starting several stacks at once on a
+/// loaded 2-core machine has failed container starts that a real build (one sandbox) never sees.
+fn one_sandbox_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static SANDBOX: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SANDBOX.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -461,6 +468,7 @@ fn sandbox_env(engine: &Engine, api_port: u16, ui_port: u16, timeout: u64) -> Ve
 #[test]
 fn the_sandbox_comes_up_healthy_and_a_redeploy_replaces_it() {
     let Some(engine) = engine() else { return };
+    let _one = one_sandbox_at_a_time();
     let dir = TempDir::new("sandbox");
     let ws = dir.0.join("workspace");
     compose_workspace(&ws, &engine.base_image, true);
@@ -498,6 +506,7 @@ fn the_sandbox_comes_up_healthy_and_a_redeploy_replaces_it() {
 #[test]
 fn a_service_that_never_gets_healthy_times_out_with_its_logs() {
     let Some(engine) = engine() else { return };
+    let _one = one_sandbox_at_a_time();
     let dir = TempDir::new("sandbox-unhealthy");
     let ws = dir.0.join("workspace");
     compose_workspace(&ws, &engine.base_image, false);
@@ -544,6 +553,45 @@ fn a_compose_command_that_hangs_is_stopped_at_the_timeout() {
     let warned = run.logs.iter().any(|l| l.contains("could not be torn down completely") && l.contains("did not finish within 1 s"));
     assert!(warned, "the hung `down` was stopped too, and said so: {:#?}", run.logs);
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "the hung command was not stopped");
+}
+
+/// An `up` that fails once (an engine's passing start error) is retried after a teardown; the
+/// step says so. The fake compose CLI records its calls and fails the first `up` only.
+#[test]
+fn a_failed_sandbox_start_is_torn_down_and_tried_once_more() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("flaky-compose");
+    let ws = dir.0.join("workspace");
+    write(&ws.join("deployment/docker-compose.sandbox.yaml"), "services: {}\n");
+    let calls = dir.0.join("calls");
+    let flaky = dir.0.join("flaky-compose");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{calls}'\ncase \"$*\" in *' up -d'*) [ -e '{calls}.failed' ] && exit 0; touch '{calls}.failed'; echo 'Cannot start service api: write child: broken pipe' >&2; exit 1;; esac\nexit 0\n",
+        calls = calls.display()
+    );
+    write(&flaky, &script);
+    std::fs::set_permissions(&flaky, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = [
+        ("DOCKER_COMPOSE_CMD", flaky.display().to_string()),
+        ("SANDBOX_TIMEOUT_SECS", "1".to_string()),
+        ("SANDBOX_API_PORT", free_port().to_string()),
+        ("SANDBOX_UI_PORT", free_port().to_string()),
+        ("DOCKER_HOST", format!("unix://{}/no-engine.sock", dir.0.display())),
+    ];
+    let run = run_step("deploy_local_sandbox", &ws, &case_text("flaky"), &env);
+    let made: Vec<String> =
+        std::fs::read_to_string(&calls).unwrap().lines().map(|l| l.split(" -f ").nth(1).unwrap_or(l).to_string()).collect();
+    let expected = [
+        "deployment/docker-compose.sandbox.yaml down --remove-orphans --timeout 5",
+        "deployment/docker-compose.sandbox.yaml up -d",
+        "deployment/docker-compose.sandbox.yaml down --remove-orphans --timeout 5",
+        "deployment/docker-compose.sandbox.yaml up -d",
+    ];
+    assert_eq!(made[..4], expected, "then only `logs` of the unhealthy services: {made:#?}");
+    assert!(made[4..].iter().all(|c| c.contains(" logs ")), "{made:#?}");
+    assert!(run.logs.iter().any(|l| l.contains("trying once more") && l.contains("broken pipe")), "{:#?}", run.logs);
+    // Nothing answers on the ports, so the step then fails waiting for health, not on `up`.
+    assert!(failure(&run).contains("did not become healthy within 1 s"), "{}", failure(&run));
 }
 
 /// The Python the smoke-test step will use (as the handler picks it) has pytest.

@@ -258,8 +258,28 @@ fn deploy(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
             }
         }
     }
-    if compose_run(&["up", "-d"])?.is_none() {
-        return Ok(StepOutcome::Cancelled);
+    // An engine can fail to start a container for passing reasons (runc's "write child: broken
+    // pipe" under load): tear the half-started stack down and try once more before failing.
+    match compose_run(&["up", "-d"]) {
+        Ok(Some(())) => {}
+        Ok(None) => return Ok(StepOutcome::Cancelled),
+        Err(first) if first.starts_with("cannot start ") || first.contains("did not finish within") => return Err(first),
+        Err(first) => {
+            ctx.log(
+                None,
+                format!("bringing the sandbox up failed; tearing it down and trying once more: {}", first.lines().last().unwrap_or("")),
+            );
+            if let Ok(None) = compose_run(&down) {
+                return Ok(StepOutcome::Cancelled);
+            }
+            std::thread::sleep(Duration::from_secs(2));
+            if compose_run(&["up", "-d"])
+                .map_err(|second| format!("{second}\n(the first attempt failed too: {})", first.lines().last().unwrap_or("")))?
+                .is_none()
+            {
+                return Ok(StepOutcome::Cancelled);
+            }
+        }
     }
 
     let deployment = SandboxDeployment {
