@@ -396,10 +396,15 @@ async fn wait_healthy(ctx: &StepContext<'_>, deployment: &SandboxDeployment, tim
             for (service, verdict) in &verdicts {
                 if let Err(why) = verdict {
                     message.push_str(&format!("\n`{service}` is not healthy: {why}"));
-                    let logs = match (&docker, containers.get(service)) {
+                    let mut logs = match (&docker, containers.get(service)) {
                         (Some(docker), Some(id)) => container_logs(docker, id).await,
-                        _ => compose_logs(ctx, deployment, service),
+                        _ => NO_OUTPUT.to_string(),
                     };
+                    // The engine's log API has answered empty for a container that had printed
+                    // (podman 4.3 under load): ask the compose CLI before saying there is none.
+                    if logs == NO_OUTPUT {
+                        logs = compose_logs(ctx, deployment, service);
+                    }
                     message.push_str(&format!("\nlast log lines of `{service}`:\n{logs}"));
                 }
             }
@@ -514,8 +519,11 @@ async fn container_logs(docker: &Docker, id: &str) -> String {
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
-    if text.trim().is_empty() { "(no output)".to_string() } else { last_lines(&text, TAIL_LINES) }
+    if text.trim().is_empty() { NO_OUTPUT.to_string() } else { last_lines(&text, TAIL_LINES) }
 }
+
+/// What a service's log excerpt says when it has no lines.
+const NO_OUTPUT: &str = "(no output)";
 
 /// A service's last log lines through the compose CLI (when the engine cannot be asked).
 fn compose_logs(ctx: &StepContext<'_>, deployment: &SandboxDeployment, service: &str) -> String {
