@@ -6,11 +6,12 @@ use super::cancel::CancelToken;
 use super::events::{Draft, EventKind, EventSink, Stream};
 use playbook_core::case::Case;
 use playbook_core::playbook::{Activity, Playbook};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -100,8 +101,8 @@ impl Registry {
     }
 }
 
-/// Runs the Activity's `sh run` (or `bash run`) block with `sh -c` (`bash -c`) in the job
-/// workspace, in a process group of its own; answers arrive only as environment variables.
+/// Runs the Activity's `sh run` (or `bash run`) block with `sh -c` (`bash -c`) through
+/// [`run_streamed`] (job workspace, own process group); answers arrive only as environment variables.
 pub struct ShRunHandler;
 
 /// How long the group has to exit after SIGTERM before SIGKILL.
@@ -120,46 +121,94 @@ impl Handler for ShRunHandler {
                 command.env_remove(name);
             }
         }
-        command
-            .arg("-c")
-            .arg(&run.script.text)
-            .current_dir(ctx.workspace)
-            .envs(ctx.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => return StepOutcome::Failed(format!("cannot start {shell}: {e}")),
-        };
-        let readers = [
-            child.stdout.take().map(|out| stream_lines(out, Stream::Stdout, ctx)),
-            child.stderr.take().map(|err| stream_lines(err, Stream::Stderr, ctx)),
-        ];
-        let pgid = child.id();
-        let outcome = loop {
-            if ctx.cancel.is_cancelled() {
-                kill_group(pgid, &mut child);
-                break StepOutcome::Cancelled;
-            }
-            match child.try_wait() {
-                Ok(Some(status)) if status.success() => break StepOutcome::Succeeded,
-                Ok(Some(status)) => break StepOutcome::Failed(describe_exit(status)),
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => {
-                    kill_group(pgid, &mut child);
-                    break StepOutcome::Failed(format!("cannot wait for {shell}: {e}"));
-                }
-            }
-        };
-        // Leftover background processes would hold the pipes open: a step ends with its group.
-        signal_group(pgid, libc::SIGKILL);
-        for reader in readers.into_iter().flatten() {
-            let _ = reader.join();
+        command.arg("-c").arg(&run.script.text).envs(ctx.env.iter().map(|(k, v)| (k, v)));
+        match run_streamed(ctx, command, shell, None) {
+            Ok(Ran::Exited(status, _)) if status.success() => StepOutcome::Succeeded,
+            Ok(Ran::Exited(status, _)) => StepOutcome::Failed(describe_exit(status)),
+            Ok(Ran::Cancelled) => StepOutcome::Cancelled,
+            Err(e) => StepOutcome::Failed(e),
         }
-        outcome
     }
+}
+
+/// A reader that keeps a copy of everything read from it (the last bytes only).
+struct Tee<R> {
+    inner: R,
+    kept: Arc<Mutex<VecDeque<u8>>>,
+}
+
+const KEPT_BYTES: usize = 64 * 1024;
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.extend(&buf[..n]);
+            let excess = kept.len().saturating_sub(KEPT_BYTES);
+            kept.drain(..excess);
+        }
+        Ok(n)
+    }
+}
+
+/// How many of a process's last lines [`Ran::Exited`] keeps for error messages.
+pub const RAN_TAIL_LINES: usize = 40;
+
+/// How a process run by [`run_streamed`] ended.
+pub enum Ran {
+    Exited(ExitStatus, String),
+    Cancelled,
+}
+
+/// The last `n` lines of a text.
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Run a command in the workspace, in a process group of its own, its output streamed as log
+/// events (the same helpers as `sh run` steps) and its last lines kept for error messages.
+/// With a `limit`, a command still running after it is killed and reported (a compose CLI can
+/// wait forever, e.g. on a health condition an engine never evaluates).
+pub fn run_streamed(ctx: &StepContext<'_>, mut command: Command, what: &str, limit: Option<Duration>) -> Result<Ran, String> {
+    command.current_dir(ctx.workspace).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = command.spawn().map_err(|e| format!("cannot start {what}: {e}"))?;
+    let kept = Arc::new(Mutex::new(VecDeque::new()));
+    let readers = [
+        child.stdout.take().map(|out| stream_lines(Tee { inner: out, kept: kept.clone() }, Stream::Stdout, ctx)),
+        child.stderr.take().map(|err| stream_lines(Tee { inner: err, kept: kept.clone() }, Stream::Stderr, ctx)),
+    ];
+    let pgid = child.id();
+    let started = std::time::Instant::now();
+    let result = loop {
+        if ctx.cancel.is_cancelled() {
+            kill_group(pgid, &mut child);
+            break Ok(None);
+        }
+        if let Some(limit) = limit
+            && started.elapsed() >= limit
+        {
+            kill_group(pgid, &mut child);
+            break Err(format!("{what} did not finish within {} s and was stopped", limit.as_secs()));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => {
+                kill_group(pgid, &mut child);
+                break Err(format!("cannot wait for {what}: {e}"));
+            }
+        }
+    };
+    signal_group(pgid, libc::SIGKILL);
+    for reader in readers.into_iter().flatten() {
+        let _ = reader.join();
+    }
+    let output = kept.lock().map(|k| String::from_utf8_lossy(&k.iter().copied().collect::<Vec<u8>>()).into_owned()).unwrap_or_default();
+    Ok(match result? {
+        Some(status) => Ran::Exited(status, last_lines(&output, RAN_TAIL_LINES)),
+        None => Ran::Cancelled,
+    })
 }
 
 pub(crate) fn describe_exit(status: std::process::ExitStatus) -> String {

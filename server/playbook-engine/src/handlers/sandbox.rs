@@ -5,17 +5,14 @@
 use super::containers::{connect, engine_host, runtime, setting};
 use super::inputs::{RegistryInputs, layout};
 use super::outputs::{read_output, write_output};
-use crate::build::handler::{describe_exit, kill_group, signal_group, stream_lines};
+use crate::build::handler::{Ran, describe_exit, last_lines, run_streamed};
 use crate::build::{StepContext, StepOutcome};
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DEFAULT_API_PORT: u16 = 18080;
@@ -25,7 +22,7 @@ const DEFAULT_TIMEOUT_SECS: u64 = 120;
 const API_SERVICE: &str = "api";
 const UI_SERVICE: &str = "staff-portal";
 /// Lines of a process's output, or of a service's log, that a failure message shows.
-const TAIL_LINES: usize = 40;
+use crate::build::handler::RAN_TAIL_LINES as TAIL_LINES;
 
 /// What `deploy_local_sandbox` records; `run_smoke_tests` reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,83 +91,6 @@ pub(crate) fn detect_compose(ctx: &StepContext<'_>) -> Result<ComposeCli, String
     Err("no compose CLI found: install the Docker Compose plugin (`docker compose`), `docker-compose` (Debian package) or \
          `podman-compose` (PyPI), or set DOCKER_COMPOSE_CMD to the command to run (e.g. `docker-compose`)"
         .to_string())
-}
-
-/// A reader that keeps a copy of everything read from it (the last bytes only).
-struct Tee<R> {
-    inner: R,
-    kept: Arc<Mutex<VecDeque<u8>>>,
-}
-
-const KEPT_BYTES: usize = 64 * 1024;
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Ok(mut kept) = self.kept.lock() {
-            kept.extend(&buf[..n]);
-            let excess = kept.len().saturating_sub(KEPT_BYTES);
-            kept.drain(..excess);
-        }
-        Ok(n)
-    }
-}
-
-/// How a process run by [`run_streamed`] ended.
-pub(crate) enum Ran {
-    Exited(ExitStatus, String),
-    Cancelled,
-}
-
-/// The last `n` lines of a text.
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Run a command in the workspace, in a process group of its own, its output streamed as log
-/// events (the same helpers as `sh run` steps) and its last lines kept for error messages.
-/// With a `limit`, a command still running after it is killed and reported (a compose CLI can
-/// wait forever, e.g. on a health condition an engine never evaluates).
-pub(crate) fn run_streamed(ctx: &StepContext<'_>, mut command: Command, what: &str, limit: Option<Duration>) -> Result<Ran, String> {
-    command.current_dir(ctx.workspace).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let mut child = command.spawn().map_err(|e| format!("cannot start {what}: {e}"))?;
-    let kept = Arc::new(Mutex::new(VecDeque::new()));
-    let readers = [
-        child.stdout.take().map(|out| stream_lines(Tee { inner: out, kept: kept.clone() }, crate::build::Stream::Stdout, ctx)),
-        child.stderr.take().map(|err| stream_lines(Tee { inner: err, kept: kept.clone() }, crate::build::Stream::Stderr, ctx)),
-    ];
-    let pgid = child.id();
-    let started = std::time::Instant::now();
-    let result = loop {
-        if ctx.cancel.is_cancelled() {
-            kill_group(pgid, &mut child);
-            break Ok(None);
-        }
-        if let Some(limit) = limit
-            && started.elapsed() >= limit
-        {
-            kill_group(pgid, &mut child);
-            break Err(format!("{what} did not finish within {} s and was stopped", limit.as_secs()));
-        }
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(Some(status)),
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => {
-                kill_group(pgid, &mut child);
-                break Err(format!("cannot wait for {what}: {e}"));
-            }
-        }
-    };
-    signal_group(pgid, libc::SIGKILL);
-    for reader in readers.into_iter().flatten() {
-        let _ = reader.join();
-    }
-    let output = kept.lock().map(|k| String::from_utf8_lossy(&k.iter().copied().collect::<Vec<u8>>()).into_owned()).unwrap_or_default();
-    Ok(match result? {
-        Some(status) => Ran::Exited(status, last_lines(&output, TAIL_LINES)),
-        None => Ran::Cancelled,
-    })
 }
 
 fn port_from_env(ctx: &StepContext<'_>, name: &str, default: u16) -> Result<u16, String> {
