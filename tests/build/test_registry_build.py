@@ -192,7 +192,7 @@ def compose_down(env: dict[str, str], workspace: Path, project: str) -> None:
     compose_file = workspace / "deployment" / "docker-compose.sandbox.yaml"
     if compose_file.exists():
         compose = (env.get("DOCKER_COMPOSE_CMD") or "docker-compose").split()
-        subprocess.run([*compose, "-p", project, "-f", str(compose_file), "down"], env=env, capture_output=True, timeout=120)
+        subprocess.run([*compose, "-p", project, "-f", str(compose_file), "down", "--volumes"], env=env, capture_output=True, timeout=120)
 
 
 def test_a_local_build_with_an_engine_runs_the_smoke_tests_on_a_case_unlike_the_demo(tmp_path, reference):

@@ -582,9 +582,9 @@ fn a_failed_sandbox_start_is_torn_down_and_tried_once_more() {
     let made: Vec<String> =
         std::fs::read_to_string(&calls).unwrap().lines().map(|l| l.split(" -f ").nth(1).unwrap_or(l).to_string()).collect();
     let expected = [
-        "deployment/docker-compose.sandbox.yaml down --remove-orphans --timeout 5",
+        "deployment/docker-compose.sandbox.yaml down --remove-orphans --volumes --timeout 5",
         "deployment/docker-compose.sandbox.yaml up -d",
-        "deployment/docker-compose.sandbox.yaml down --remove-orphans --timeout 5",
+        "deployment/docker-compose.sandbox.yaml down --remove-orphans --volumes --timeout 5",
         "deployment/docker-compose.sandbox.yaml up -d",
     ];
     assert_eq!(made[..4], expected, "then only `logs` of the unhealthy services: {made:#?}");

@@ -162,7 +162,8 @@ fn deploy(ctx: &StepContext<'_>) -> Result<StepOutcome, String> {
     // Tear down an earlier sandbox of this registry first (containers, network, orphans). An
     // engine may still be removing the containers when compose removes the network ("network
     // is being used"): try again once, then go on and let `up` say what is in the way.
-    let down = ["down", "--remove-orphans", "--timeout", "5"];
+    // `--volumes`: each build's smoke tests start from an empty database, not from every earlier run's records.
+    let down = ["down", "--remove-orphans", "--volumes", "--timeout", "5"];
     match compose_run(&down) {
         Ok(Some(())) => {}
         Ok(None) => return Ok(StepOutcome::Cancelled),
